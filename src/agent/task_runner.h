@@ -1,0 +1,49 @@
+#pragma once
+// TaskRunner: one task's containers, their dependencies, health checks and stop sequence.
+// Internal to the agent (see agent.h for the lifecycle).
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent/agent.h"
+
+namespace berth::agent {
+
+class TaskRunner {
+ public:
+  TaskRunner(boost::asio::io_context& io, Driver& driver, TaskStatusSink& sink, Agent& owner,
+             TaskSpec spec);
+  ~TaskRunner();
+
+  void Start();
+  void Recover(const std::map<std::string, ContainerRecord>& records);
+  void Stop(StopCode code, const std::string& reason);
+
+ private:
+  struct Container;
+  void Advance();
+  bool DependenciesMet(const Container& c, std::string* blocked_reason) const;
+  void StartContainer(Container& c);
+  void OnStarted(Container& c, std::unique_ptr<ContainerHandle> handle);
+  void WatchExit(Container& c);
+  void OnExited(Container& c, std::optional<int> exit_code, const std::string& reason);
+  void ScheduleHealthCheck(Container& c, int delay_seconds);
+  void RunHealthCheck(Container& c);
+  void SignalForStop(Container& c);
+  std::vector<std::string> EnvironmentOf(const Container& c) const;
+
+  boost::asio::io_context& io_;
+  Driver& driver_;
+  TaskStatusSink& sink_;
+  Agent& owner_;
+  TaskSpec spec_;
+  std::vector<std::unique_ptr<Container>> containers_;
+  bool running_reported_ = false;
+  bool stopping_ = false;
+  bool finished_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace berth::agent

@@ -1,0 +1,45 @@
+#pragma once
+// FrontDoor: the request pipeline every AWS API call goes through.
+//
+//   detect protocol -> verify SigV4 -> find service (credential scope) and operation
+//     -> decode body -> call the operation -> encode the result or render the error
+//
+// Nothing is served unsigned. Any failure answers with the protocol's error envelope, and an
+// exception escaping a handler (a bug) becomes a 500 without taking the server down.
+
+#include <string>
+
+#include "api/http_types.h"
+#include "api/service_registry.h"
+#include "api/sigv4.h"
+#include "core/clock.h"
+#include "core/id.h"
+
+namespace berth::api {
+
+class FrontDoor {
+ public:
+  FrontDoor(const ServiceRegistry& services, SigV4Verifier& verifier, core::Clock& clock,
+            core::IdSource& ids, std::string region, std::string account_id);
+
+  HttpResponse Handle(HttpRequest& request);
+  // The answer to a request whose body is over the size limit (only its head was read).
+  HttpResponse TooLarge(const HttpRequest& head);
+
+ private:
+  HttpResponse HandleJson(const ProtocolRequest& pr, ApiContext& ctx, HttpRequest& req);
+  HttpResponse HandleQuery(const ProtocolRequest& pr, ApiContext& ctx, HttpRequest& req);
+
+  const ServiceRegistry& services_;
+  SigV4Verifier& verifier_;
+  core::Clock& clock_;
+  core::IdSource& ids_;
+  std::string region_;
+  std::string account_id_;
+};
+
+// Maps SigV4's generic error codes to the protocol's own (query services say
+// InvalidClientTokenId where JSON services say UnrecognizedClientException).
+Error AuthErrorFor(Protocol protocol, Error error);
+
+}  // namespace berth::api

@@ -1,0 +1,234 @@
+// ECS wire mapping: JSON request members -> typed requests -> JSON responses.
+// A member of the wrong JSON type throws nlohmann's type_error inside `value()`/`get()`; the
+// front door turns that into SerializationException, as ECS's own deserializer answers.
+
+#include "api/handlers/handlers.h"
+#include "ecs/ecs_errors.h"
+#include "ecs/ecs_json.h"
+#include "ecs/ecs_service.h"
+
+namespace berth::api {
+
+using nlohmann::json;
+
+namespace {
+
+std::string Str(const json& in, const char* key) { return in.value(key, std::string()); }
+
+Result<std::string> Required(const json& in, const char* key) {
+  std::string v = Str(in, key);
+  if (v.empty()) {
+    return ecs::errors::InvalidParameter(std::string(key) + " can not be blank.");
+  }
+  return v;
+}
+
+std::vector<std::string> StrList(const json& in, const char* key) {
+  return in.value(key, std::vector<std::string>{});
+}
+
+json FailuresToJson(const std::vector<ecs::Failure>& failures) {
+  json out = json::array();
+  for (const ecs::Failure& f : failures) {
+    json j = {{"arn", f.arn}, {"reason", f.reason}};
+    if (!f.detail.empty()) {
+      j["detail"] = f.detail;
+    }
+    out.push_back(j);
+  }
+  return out;
+}
+
+json PageJson(const char* key, const ecs::Page<std::string>& page) {
+  json out = {{key, page.items}};
+  if (!page.next_token.empty()) {
+    out["nextToken"] = page.next_token;
+  }
+  return out;
+}
+
+Result<ecs::TaskOverride> OverridesFrom(const json& in) {
+  ecs::TaskOverride o;
+  if (!in.contains("overrides")) {
+    return o;
+  }
+  const json& ov = in.at("overrides");
+  if (!ov.is_object()) {
+    return ecs::errors::InvalidParameter("overrides must be a structure.");
+  }
+  for (const json& c : ov.value("containerOverrides", json::array())) {
+    ecs::ContainerOverride co;
+    co.name = c.value("name", std::string());
+    if (c.contains("command")) {
+      co.command = c.at("command").get<std::vector<std::string>>();
+    }
+    for (const json& kv : c.value("environment", json::array())) {
+      co.environment.emplace_back(kv.value("name", std::string()), kv.value("value", std::string()));
+    }
+    if (c.contains("cpu")) {
+      co.cpu = c.at("cpu").get<int>();
+    }
+    if (c.contains("memory")) {
+      co.memory = c.at("memory").get<int>();
+    }
+    o.container_overrides.push_back(std::move(co));
+  }
+  if (ov.contains("cpu")) {
+    o.cpu = ov.at("cpu").get<std::string>();
+  }
+  if (ov.contains("memory")) {
+    o.memory = ov.at("memory").get<std::string>();
+  }
+  return o;
+}
+
+json TaskJson(const ecs::Task& t) { return ecs::ToJson(t, ecs::Audience::Wire); }
+
+}  // namespace
+
+JsonService MakeEcsHandlers(ecs::EcsService& ecs) {
+  JsonService s;
+  s.signing_name = "ecs";
+  s.target_prefixes = {"AmazonEC2ContainerServiceV20141113"};
+  auto& ops = s.operations;
+
+  ops["CreateCluster"] = [&ecs](const ApiContext&, const json& in) -> Result<json> {
+    BERTH_TRY(auto tags, ecs::TagsFromJson(in.value("tags", json::array())));
+    BERTH_TRY(ecs::Cluster c, ecs.CreateCluster(Str(in, "clusterName"), tags));
+    return json{{"cluster", ecs::ToJson(c)}};
+  };
+  ops["DescribeClusters"] = [&ecs](const ApiContext&, const json& in) -> Result<json> {
+    BERTH_TRY(auto described, ecs.DescribeClusters(StrList(in, "clusters")));
+    json clusters = json::array();
+    bool with_tags = false;
+    for (const std::string& inc : StrList(in, "include")) {
+      with_tags = with_tags || inc == "TAGS";
+    }
+    for (const ecs::Cluster& c : described.first) {
+      json j = ecs::ToJson(c);
+      if (!with_tags) {
+        j.erase("tags");
+      }
+      clusters.push_back(std::move(j));
+    }
+    return json{{"clusters", clusters}, {"failures", FailuresToJson(described.second)}};
+  };
+  ops["ListClusters"] = [&ecs](const ApiContext&, const json& in) -> Result<json> {
+    BERTH_TRY(auto page, ecs.ListClusters(Str(in, "nextToken"), in.value("maxResults", 100)));
+    return PageJson("clusterArns", page);
+  };
+  ops["DeleteCluster"] = [&ecs](const ApiContext&, const json& in) -> Result<json> {
+    BERTH_TRY(std::string name, Required(in, "cluster"));
+    BERTH_TRY(ecs::Cluster c, ecs.DeleteCluster(name));
+    return json{{"cluster", ecs::ToJson(c)}};
+  };
+
+  ops["RegisterTaskDefinition"] = [&ecs](const ApiContext&, const json& in) -> Result<json> {
+    BERTH_TRY(auto tags, ecs::TagsFromJson(in.value("tags", json::array())));
+    BERTH_TRY(ecs::TaskDefinition td, ecs.RegisterTaskDefinition(in, tags));
+    return json{{"taskDefinition", ecs::ToJson(td)}, {"tags", ecs::TagsToJson(td.tags)}};
+  };
+  ops["DescribeTaskDefinition"] = [&ecs](const ApiContext&, const json& in) -> Result<json> {
+    BERTH_TRY(std::string ref, Required(in, "taskDefinition"));
+    BERTH_TRY(ecs::TaskDefinition td, ecs.DescribeTaskDefinition(ref));
+    json out = {{"taskDefinition", ecs::ToJson(td)}};
+    for (const std::string& inc : StrList(in, "include")) {
+      if (inc == "TAGS") {
+        out["tags"] = ecs::TagsToJson(td.tags);
+      }
+    }
+    return out;
+  };
+  ops["DeregisterTaskDefinition"] = [&ecs](const ApiContext&, const json& in) -> Result<json> {
+    BERTH_TRY(std::string ref, Required(in, "taskDefinition"));
+    BERTH_TRY(ecs::TaskDefinition td, ecs.DeregisterTaskDefinition(ref));
+    return json{{"taskDefinition", ecs::ToJson(td)}};
+  };
+  ops["ListTaskDefinitions"] = [&ecs](const ApiContext&, const json& in) -> Result<json> {
+    std::string sort = in.value("sort", std::string("ASC"));
+    if (sort != "ASC" && sort != "DESC") {
+      return ecs::errors::InvalidParameter("sort must be ASC or DESC.");
+    }
+    BERTH_TRY(auto page, ecs.ListTaskDefinitions(Str(in, "familyPrefix"), Str(in, "status"),
+                                                 sort == "DESC", Str(in, "nextToken"),
+                                                 in.value("maxResults", 100)));
+    return PageJson("taskDefinitionArns", page);
+  };
+  ops["ListTaskDefinitionFamilies"] = [&ecs](const ApiContext&, const json& in) -> Result<json> {
+    BERTH_TRY(auto page, ecs.ListTaskDefinitionFamilies(Str(in, "familyPrefix"),
+                                                        Str(in, "status"), Str(in, "nextToken"),
+                                                        in.value("maxResults", 100)));
+    return PageJson("families", page);
+  };
+
+  ops["RunTask"] = [&ecs](const ApiContext&, const json& in) -> Result<json> {
+    ecs::RunTaskRequest req;
+    req.cluster = Str(in, "cluster");
+    BERTH_TRY(req.task_definition, Required(in, "taskDefinition"));
+    req.count = in.value("count", 1);
+    req.started_by = Str(in, "startedBy");
+    req.group = Str(in, "group");
+    req.launch_type = Str(in, "launchType");
+    BERTH_TRY(req.overrides, OverridesFrom(in));
+    BERTH_TRY(req.tags, ecs::TagsFromJson(in.value("tags", json::array())));
+    BERTH_TRY(ecs::RunTaskResult r, ecs.RunTask(req));
+    json tasks = json::array();
+    for (const ecs::Task& t : r.tasks) {
+      tasks.push_back(TaskJson(t));
+    }
+    return json{{"tasks", tasks}, {"failures", FailuresToJson(r.failures)}};
+  };
+  ops["StopTask"] = [&ecs](const ApiContext&, const json& in) -> Result<json> {
+    BERTH_TRY(std::string task, Required(in, "task"));
+    BERTH_TRY(ecs::Task t, ecs.StopTask(Str(in, "cluster"), task, Str(in, "reason")));
+    return json{{"task", TaskJson(t)}};
+  };
+  ops["DescribeTasks"] = [&ecs](const ApiContext&, const json& in) -> Result<json> {
+    BERTH_TRY(auto described, ecs.DescribeTasks(Str(in, "cluster"), StrList(in, "tasks")));
+    bool with_tags = false;
+    for (const std::string& inc : StrList(in, "include")) {
+      with_tags = with_tags || inc == "TAGS";
+    }
+    json tasks = json::array();
+    for (const ecs::Task& t : described.first) {
+      json j = TaskJson(t);
+      if (!with_tags) {
+        j.erase("tags");
+      }
+      tasks.push_back(std::move(j));
+    }
+    return json{{"tasks", tasks}, {"failures", FailuresToJson(described.second)}};
+  };
+  ops["ListTasks"] = [&ecs](const ApiContext&, const json& in) -> Result<json> {
+    ecs::ListTasksRequest req;
+    req.cluster = Str(in, "cluster");
+    req.family = Str(in, "family");
+    req.started_by = Str(in, "startedBy");
+    req.service_name = Str(in, "serviceName");
+    req.desired_status = Str(in, "desiredStatus");
+    req.next_token = Str(in, "nextToken");
+    req.max_results = in.value("maxResults", 100);
+    BERTH_TRY(auto page, ecs.ListTasks(req));
+    return PageJson("taskArns", page);
+  };
+
+  ops["TagResource"] = [&ecs](const ApiContext&, const json& in) -> Result<json> {
+    BERTH_TRY(std::string arn, Required(in, "resourceArn"));
+    BERTH_TRY(auto tags, ecs::TagsFromJson(in.value("tags", json::array())));
+    BERTH_RETURN_IF_ERROR(ecs.TagResource(arn, tags));
+    return json::object();
+  };
+  ops["UntagResource"] = [&ecs](const ApiContext&, const json& in) -> Result<json> {
+    BERTH_TRY(std::string arn, Required(in, "resourceArn"));
+    BERTH_RETURN_IF_ERROR(ecs.UntagResource(arn, StrList(in, "tagKeys")));
+    return json::object();
+  };
+  ops["ListTagsForResource"] = [&ecs](const ApiContext&, const json& in) -> Result<json> {
+    BERTH_TRY(std::string arn, Required(in, "resourceArn"));
+    BERTH_TRY(auto tags, ecs.ListTagsForResource(arn));
+    return json{{"tags", ecs::TagsToJson(tags)}};
+  };
+  return s;
+}
+
+}  // namespace berth::api

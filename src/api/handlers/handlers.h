@@ -1,0 +1,17 @@
+#pragma once
+// Wire mappings: each function builds one AWS service's operation table over its facade.
+
+#include "api/service_registry.h"
+
+namespace berth::ecs {
+class EcsService;
+}
+
+namespace berth::api {
+
+// ECS (awsJson1.1, AmazonEC2ContainerServiceV20141113).
+JsonService MakeEcsHandlers(ecs::EcsService& ecs);
+// STS (query): GetCallerIdentity for now; AssumeRole arrives with IAM.
+QueryService MakeStsHandlers();
+
+}  // namespace berth::api

@@ -1,0 +1,66 @@
+#pragma once
+// ServiceRegistry: which AWS services berth answers and the operations each one has.
+// Services are wired in explicitly by src/server (no init-time registration).
+//
+// JSON-shaped operations serve awsJson1.0/1.1 and rpc-v2-cbor alike (CBOR decodes to the same
+// JSON values); query operations take the flat form parameters and return the XML inside
+// <OperationResult>.
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "api/protocol/protocol.h"
+#include "core/result.h"
+
+namespace berth::api {
+
+struct ApiContext {
+  std::string request_id;
+  std::string access_key_id;
+  std::string region;
+  std::string account_id;
+  std::string service;  // the SigV4 signing name
+  Protocol protocol = Protocol::Unknown;
+};
+
+using JsonOperation = std::function<Result<nlohmann::json>(const ApiContext&, const nlohmann::json&)>;
+using QueryParams = std::map<std::string, std::string>;
+using QueryOperation = std::function<Result<std::string>(const ApiContext&, const QueryParams&)>;
+
+struct JsonService {
+  std::string signing_name;                  // "ecs"
+  std::vector<std::string> target_prefixes;  // "AmazonEC2ContainerServiceV20141113"
+  std::string cbor_service_name;             // rpc-v2-cbor path name, empty if not spoken
+  ErrorStyle error_style;
+  std::map<std::string, JsonOperation> operations;
+};
+
+struct QueryService {
+  std::string signing_name;  // "sts"
+  std::string xml_namespace;  // "https://sts.amazonaws.com/doc/2011-06-15/"
+  std::map<std::string, QueryOperation> operations;
+};
+
+class ServiceRegistry {
+ public:
+  void Add(JsonService service) { json_[service.signing_name] = std::move(service); }
+  void Add(QueryService service) { query_[service.signing_name] = std::move(service); }
+  const JsonService* FindJson(const std::string& signing_name) const {
+    auto it = json_.find(signing_name);
+    return it == json_.end() ? nullptr : &it->second;
+  }
+  const QueryService* FindQuery(const std::string& signing_name) const {
+    auto it = query_.find(signing_name);
+    return it == query_.end() ? nullptr : &it->second;
+  }
+
+ private:
+  std::map<std::string, JsonService> json_;
+  std::map<std::string, QueryService> query_;
+};
+
+}  // namespace berth::api

@@ -1,0 +1,52 @@
+// berth: one binary; `berth server` runs the platform, other subcommands are its clients.
+
+#include <cstdlib>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "server/server.h"
+
+namespace {
+
+std::string DefaultDataDir() {
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && *xdg != '\0') {
+    return std::string(xdg) + "/berth";
+  }
+  const char* home = std::getenv("HOME");
+  return std::string(home ? home : ".") + "/.local/share/berth";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"berth: Amazon ECS on Fargate, self-hosted"};
+  app.require_subcommand(1);
+
+  berth::server::ServerOptions server_opts;
+  server_opts.data_dir = DefaultDataDir();
+  auto* server = app.add_subcommand("server", "run the platform (the AWS API endpoint and agent)");
+  server->add_option("--data-dir", server_opts.data_dir, "state directory")
+      ->capture_default_str();
+  server->add_option("--listen", server_opts.listen, "HOST:PORT of the AWS API endpoint")
+      ->capture_default_str();
+  server->add_option("--region", server_opts.region, "the region berth claims to be")
+      ->capture_default_str();
+  server->add_option("--account-id", server_opts.account_id, "the account id in every ARN")
+      ->capture_default_str();
+  server->add_option("--ready-file", server_opts.ready_file,
+                     "write the bound port here once serving");
+  server->add_option("--log-level", server_opts.log_level, "trace|debug|info|warn|error")
+      ->capture_default_str();
+  server->add_option("--shim", server_opts.shim_path, "path of berth-shim");
+
+  app.add_subcommand("version", "print the version")->callback([] {
+    std::printf("berth 0.1.0\n");
+  });
+
+  CLI11_PARSE(app, argc, argv);
+  if (server->parsed()) {
+    return berth::server::RunServer(server_opts);
+  }
+  return 0;
+}

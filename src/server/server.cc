@@ -1,0 +1,147 @@
+#include "server/server.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "agent/agent.h"
+#include "agent/drivers/process/process_driver.h"
+#include "api/credentials.h"
+#include "api/front_door.h"
+#include "api/handlers/handlers.h"
+#include "api/http_server.h"
+#include "core/asio.h"
+#include "core/log.h"
+#include "ecs/ecs_service.h"
+#include "store/db.h"
+
+namespace berth::server {
+
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr uint64_t kBodyLimit = 16 * 1024 * 1024;
+
+std::string DefaultShimPath() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? "berth-shim" : (exe.parent_path() / "berth-shim").string();
+}
+
+bool SplitHostPort(const std::string& listen, std::string* host, int* port) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    return false;
+  }
+  *host = listen.substr(0, colon);
+  try {
+    *port = std::stoi(listen.substr(colon + 1));
+  } catch (const std::exception&) {
+    return false;
+  }
+  return *port >= 0 && *port <= 65535;
+}
+
+}  // namespace
+
+int RunServer(const ServerOptions& opts) {
+  spdlog::set_level(spdlog::level::from_str(opts.log_level));
+  std::string host;
+  int port = 0;
+  if (!SplitHostPort(opts.listen, &host, &port)) {
+    spdlog::error("--listen must be HOST:PORT, got '{}'", opts.listen);
+    return 2;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(opts.data_dir + "/tasks", ec);
+  if (ec) {
+    spdlog::error("cannot create data dir {}: {}", opts.data_dir, ec.message());
+    return 1;
+  }
+  ::chmod(opts.data_dir.c_str(), 0700);
+
+  core::SystemClock clock;
+  core::RandomIdSource ids;
+  auto db = store::Db::Open(opts.data_dir + "/berth.db");
+  if (!db.ok()) {
+    spdlog::error("{}", db.error().message);
+    return 1;
+  }
+  std::string credentials_file = opts.data_dir + "/credentials";
+  auto root = api::LoadOrCreateRootCredentials(credentials_file, ids);
+  if (!root.ok()) {
+    spdlog::error("{}", root.error().message);
+    return 1;
+  }
+
+  ecs::EcsConfig ecs_config;
+  ecs_config.region = opts.region;
+  ecs_config.account_id = opts.account_id;
+  ecs_config.tasks_dir = opts.data_dir + "/tasks";
+  ecs::EcsService ecs(**db, clock, ids, ecs_config);
+  if (Status s = ecs.Open(); !s.ok()) {
+    spdlog::error("cannot open the ECS store: {}", s.error().message);
+    return 1;
+  }
+
+  asio::io_context io(1);
+  api::CredentialStore credentials(*root);
+  api::SigV4Verifier verifier(credentials);
+  api::ServiceRegistry registry;
+  registry.Add(api::MakeEcsHandlers(ecs));
+  registry.Add(api::MakeStsHandlers());
+  api::FrontDoor front_door(registry, verifier, clock, ids, opts.region, opts.account_id);
+  api::HttpServer http(
+      io, [&](api::HttpRequest& req) { return front_door.Handle(req); },
+      [&](const api::HttpRequest& head) { return front_door.TooLarge(head); }, kBodyLimit);
+  auto bound = http.Listen(host, port);
+  if (!bound.ok()) {
+    spdlog::error("{}", bound.error().message);
+    return 1;
+  }
+  std::string endpoint = "http://" + host + ":" + std::to_string(*bound);
+
+  // Every container starts with these; the task definition's environment comes on top.
+  const char* home = std::getenv("HOME");
+  ecs_config.base_environment = {
+      {"PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+      {"HOME", home ? home : "/root"},
+      {"LANG", "C.UTF-8"},
+      {"AWS_REGION", opts.region},
+      {"AWS_DEFAULT_REGION", opts.region},
+      {"AWS_EXECUTION_ENV", "AWS_ECS_FARGATE"},
+      {"AWS_ENDPOINT_URL", endpoint},
+  };
+  ecs.SetBaseEnvironment(ecs_config.base_environment);
+
+  std::string shim = opts.shim_path.empty() ? DefaultShimPath() : opts.shim_path;
+  auto driver = agent::MakeProcessDriver(io, shim);
+  agent::Agent agent(io, *driver, ecs);
+  ecs.AttachAgent(agent);
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code&, int sig) {
+    spdlog::info("signal {}: stopping (tasks keep running and are adopted on the next start)",
+                 sig);
+    http.Close();
+    io.stop();
+  });
+
+  if (!opts.ready_file.empty()) {
+    std::ofstream(opts.ready_file + ".tmp") << *bound << "\n";
+    std::filesystem::rename(opts.ready_file + ".tmp", opts.ready_file, ec);
+  }
+  spdlog::info("berth server listening on {} (region {}, account {}, data {})", endpoint,
+               opts.region, opts.account_id, opts.data_dir);
+  spdlog::info("point the aws CLI at it: AWS_ENDPOINT_URL={} AWS_SHARED_CREDENTIALS_FILE={} "
+               "AWS_DEFAULT_REGION={} aws ecs list-clusters",
+               endpoint, credentials_file, opts.region);
+  io.run();
+  return 0;
+}
+
+}  // namespace berth::server

@@ -1,0 +1,22 @@
+#pragma once
+// The composition root: builds every module, wires ports to adapters and runs the loop.
+
+#include <string>
+
+namespace berth::server {
+
+struct ServerOptions {
+  std::string data_dir;            // default ~/.local/share/berth
+  std::string listen = "127.0.0.1:4566";
+  std::string region = "us-east-1";
+  std::string account_id = "000000000000";
+  std::string ready_file;          // written with the bound port once serving (for tests)
+  std::string log_level = "info";
+  std::string shim_path;           // default: berth-shim beside the berth executable
+};
+
+// Runs until SIGINT/SIGTERM. Tasks keep running under their shims and are adopted by the next
+// start. Returns the process exit code.
+int RunServer(const ServerOptions& options);
+
+}  // namespace berth::server

@@ -1,0 +1,148 @@
+#include "store/db.h"
+
+#include <fmt/format.h>
+
+namespace berth::store {
+
+namespace {
+Error SqlError(sqlite3* db, std::string_view what) {
+  return InternalError(fmt::format("sqlite {}: {}", what, sqlite3_errmsg(db)));
+}
+}  // namespace
+
+Stmt::~Stmt() {
+  if (stmt_ != nullptr) {
+    sqlite3_finalize(stmt_);
+  }
+}
+
+Stmt& Stmt::Bind(int index, std::string_view text) {
+  sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+Stmt& Stmt::Bind(int index, int64_t value) {
+  sqlite3_bind_int64(stmt_, index, value);
+  return *this;
+}
+Stmt& Stmt::BindNull(int index) {
+  sqlite3_bind_null(stmt_, index);
+  return *this;
+}
+
+Result<bool> Stmt::Step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) {
+    return true;
+  }
+  if (rc == SQLITE_DONE) {
+    return false;
+  }
+  return SqlError(db_->handle(), "step");
+}
+
+Status Stmt::Run() {
+  for (;;) {
+    auto row = Step();
+    if (!row.ok()) {
+      return std::move(row).take_error();
+    }
+    if (!*row) {
+      return OkStatus();
+    }
+  }
+}
+
+void Stmt::Reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+std::string Stmt::ColumnText(int col) const {
+  const unsigned char* p = sqlite3_column_text(stmt_, col);
+  int n = sqlite3_column_bytes(stmt_, col);
+  return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p), n);
+}
+int64_t Stmt::ColumnInt(int col) const { return sqlite3_column_int64(stmt_, col); }
+bool Stmt::ColumnIsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+
+Result<std::unique_ptr<Db>> Db::Open(const std::string& path) {
+  sqlite3* handle = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &handle,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = handle ? sqlite3_errmsg(handle) : "out of memory";
+    sqlite3_close(handle);
+    return InternalError(fmt::format("cannot open database {}: {}", path, msg));
+  }
+  std::unique_ptr<Db> db(new Db(handle));
+  sqlite3_busy_timeout(handle, 5000);
+  BERTH_RETURN_IF_ERROR(db->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                                 " PRAGMA foreign_keys=ON;"));
+  return db;
+}
+
+Db::~Db() { sqlite3_close(db_); }
+
+Status Db::Exec(std::string_view sql) {
+  std::string owned(sql);
+  char* err = nullptr;
+  if (sqlite3_exec(db_, owned.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    return InternalError("sqlite exec: " + msg);
+  }
+  return OkStatus();
+}
+
+Result<Stmt> Db::Prepare(std::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) !=
+      SQLITE_OK) {
+    return SqlError(db_, "prepare");
+  }
+  return Stmt(this, stmt);
+}
+
+std::string Db::LastErrorMessage() const { return sqlite3_errmsg(db_); }
+
+Transaction::Transaction(Db& db) : db_(db) { began_ = db_.Exec("BEGIN IMMEDIATE").ok(); }
+
+Transaction::~Transaction() {
+  if (began_ && !done_) {
+    (void)db_.Exec("ROLLBACK");
+  }
+}
+
+Status Transaction::Commit() {
+  if (!began_) {
+    return InternalError("transaction did not begin: " + db_.LastErrorMessage());
+  }
+  BERTH_RETURN_IF_ERROR(db_.Exec("COMMIT"));
+  done_ = true;
+  return OkStatus();
+}
+
+Status ApplyMigrations(Db& db, const std::vector<Migration>& migrations) {
+  BERTH_TRY(Stmt version_stmt, db.Prepare("PRAGMA user_version"));
+  BERTH_TRY(bool has_row, version_stmt.Step());
+  int current = has_row ? static_cast<int>(version_stmt.ColumnInt(0)) : 0;
+  int newest = migrations.empty() ? 0 : migrations.back().version;
+  if (current > newest) {
+    return InternalError(fmt::format(
+        "database schema version {} is newer than this berth knows ({}); refusing to start",
+        current, newest));
+  }
+  for (const Migration& m : migrations) {
+    if (m.version <= current) {
+      continue;
+    }
+    Transaction txn(db);
+    BERTH_RETURN_IF_ERROR(db.Exec(m.sql));
+    BERTH_RETURN_IF_ERROR(db.Exec(fmt::format("PRAGMA user_version = {}", m.version)));
+    BERTH_RETURN_IF_ERROR(txn.Commit());
+  }
+  return OkStatus();
+}
+
+}  // namespace berth::store

@@ -1,0 +1,91 @@
+#pragma once
+// A thin, non-throwing wrapper over one SQLite connection (WAL mode).
+//
+// Thread-safety: a Db is used from one thread (the control loop); SQLite itself is built
+// serialized, but berth never shares a connection across threads.
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+
+namespace berth::store {
+
+class Db;
+
+// A prepared statement. Bind parameters are 1-based as in SQLite.
+class Stmt {
+ public:
+  Stmt(Stmt&& other) noexcept : db_(other.db_), stmt_(other.stmt_) { other.stmt_ = nullptr; }
+  Stmt(const Stmt&) = delete;
+  ~Stmt();
+
+  Stmt& Bind(int index, std::string_view text);
+  Stmt& Bind(int index, int64_t value);
+  Stmt& BindNull(int index);
+
+  // Steps once: true when a row is available, false when done. Errors become Internal.
+  Result<bool> Step();
+  // Steps to completion (for statements that return no rows).
+  Status Run();
+  void Reset();
+
+  std::string ColumnText(int col) const;
+  int64_t ColumnInt(int col) const;
+  bool ColumnIsNull(int col) const;
+
+ private:
+  friend class Db;
+  Stmt(Db* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Db* db_;
+  sqlite3_stmt* stmt_;
+};
+
+class Db {
+ public:
+  // Opens (creating if needed) the database at `path` (":memory:" for tests), in WAL mode with
+  // synchronous=NORMAL (durable across a process crash; an OS crash may lose the last commits).
+  static Result<std::unique_ptr<Db>> Open(const std::string& path);
+  ~Db();
+
+  Status Exec(std::string_view sql);
+  Result<Stmt> Prepare(std::string_view sql);
+  std::string LastErrorMessage() const;
+  sqlite3* handle() { return db_; }
+
+ private:
+  explicit Db(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+};
+
+// RAII transaction: rolls back unless Commit() succeeded.
+class Transaction {
+ public:
+  explicit Transaction(Db& db);
+  ~Transaction();
+  Status Commit();
+
+ private:
+  Db& db_;
+  bool done_ = false;
+  bool began_ = false;
+};
+
+// A schema migration: applied once, in order of `version`, inside a transaction.
+struct Migration {
+  int version;
+  const char* name;
+  const char* sql;
+};
+
+// Applies every migration whose version is above the stored `PRAGMA user_version`.
+// Fails (and leaves the schema unchanged) if the database is newer than this binary knows.
+Status ApplyMigrations(Db& db, const std::vector<Migration>& migrations);
+
+}  // namespace berth::store

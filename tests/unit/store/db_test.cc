@@ -1,0 +1,55 @@
+#include "store/db.h"
+
+#include <gtest/gtest.h>
+
+namespace berth::store {
+
+TEST(Db, MigrationsApplyOnceInOrder) {
+  auto db = Db::Open(":memory:");
+  ASSERT_TRUE(db.ok());
+  std::vector<Migration> ms = {{1, "t", "CREATE TABLE t(x INTEGER);"},
+                               {2, "u", "INSERT INTO t VALUES (42);"}};
+  ASSERT_TRUE(ApplyMigrations(**db, ms).ok());
+  ASSERT_TRUE(ApplyMigrations(**db, ms).ok());  // second run is a no-op
+  auto s = (*db)->Prepare("SELECT COUNT(*), MAX(x) FROM t");
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE(*s->Step());
+  EXPECT_EQ(s->ColumnInt(0), 1);
+  EXPECT_EQ(s->ColumnInt(1), 42);
+}
+
+TEST(Db, FailedMigrationLeavesSchemaUnchanged) {
+  auto db = Db::Open(":memory:");
+  ASSERT_TRUE(db.ok());
+  std::vector<Migration> ms = {{1, "bad", "CREATE TABLE t(x); THIS IS NOT SQL;"}};
+  EXPECT_FALSE(ApplyMigrations(**db, ms).ok());
+  auto s = (*db)->Prepare("SELECT COUNT(*) FROM sqlite_master WHERE name = 't'");
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE(*s->Step());
+  EXPECT_EQ(s->ColumnInt(0), 0);
+}
+
+TEST(Db, RefusesNewerSchema) {
+  auto db = Db::Open(":memory:");
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((*db)->Exec("PRAGMA user_version = 9").ok());
+  std::vector<Migration> ms = {{1, "t", "CREATE TABLE t(x);"}};
+  Status s = ApplyMigrations(**db, ms);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("newer"), std::string::npos);
+}
+
+TEST(Db, TransactionRollsBackWithoutCommit) {
+  auto db = Db::Open(":memory:");
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((*db)->Exec("CREATE TABLE t(x)").ok());
+  {
+    Transaction txn(**db);
+    ASSERT_TRUE((*db)->Exec("INSERT INTO t VALUES (1)").ok());
+  }
+  auto s = (*db)->Prepare("SELECT COUNT(*) FROM t");
+  ASSERT_TRUE(*s->Step());
+  EXPECT_EQ(s->ColumnInt(0), 0);
+}
+
+}  // namespace berth::store
