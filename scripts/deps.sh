@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs everything berth needs to build, run and test, from Debian 12's packages.
+set -euo pipefail
+PACKAGES=(
+  # build
+  build-essential cmake ninja-build pkg-config
+  libboost-dev nlohmann-json3-dev libsimdjson-dev libsqlite3-dev libssl-dev libzstd-dev
+  libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # run time
+  runc containernetworking-plugins
+  # tests and benchmarks: the real clients, and load tools
+  awscli python3-boto3 python3-pytest wrk curl sqlite3 procps
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs what is needed, builds, and runs every test: GoogleTest unit tests (ctest), then the
+# integration tests (pytest) that drive a real berth server with the aws CLIs and boto3.
+# Exits non-zero on any failure; the last line is pytest's summary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+scripts/build.sh
+(cd build && ctest --output-on-failure -j"$(nproc)" --timeout 120)
+# Debian's python has pytest and boto3 1.26; the machine's pip python and CLI v1 are found by
+# the tests themselves on PATH.
+/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration "$@"
