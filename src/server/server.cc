@@ -1,5 +1,6 @@
 #include "server/server.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -46,10 +47,21 @@ bool SplitHostPort(const std::string& listen, std::string* host, int* port) {
   return *port >= 0 && *port <= 65535;
 }
 
+// Each running container holds a pidfd, and each start a status pipe for a moment: the default
+// soft limit of 1024 descriptors would cap a host at a few hundred tasks.
+void RaiseFileLimit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
+}
+
 }  // namespace
 
 int RunServer(const ServerOptions& opts) {
   spdlog::set_level(spdlog::level::from_str(opts.log_level));
+  RaiseFileLimit();
   std::string host;
   int port = 0;
   if (!SplitHostPort(opts.listen, &host, &port)) {

@@ -36,15 +36,19 @@ void WriteAll(int fd, const std::string& s) {
   }
 }
 
-// Writes `content` to DIR/name atomically (tmp + fsync + rename), so a reader never sees half.
-void WriteFileAtomic(const std::string& dir, const char* name, const std::string& content) {
+// Writes `content` to DIR/name atomically (tmp + rename), so a reader never sees half; with
+// `durable`, fsync first so the record survives a machine crash too.
+void WriteFileAtomic(const std::string& dir, const char* name, const std::string& content,
+                     bool durable = true) {
   std::string tmp = dir + "/." + name + ".tmp";
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
     return;
   }
   WriteAll(fd, content);
-  fsync(fd);
+  if (durable) {
+    fsync(fd);
+  }
   close(fd);
   rename(tmp.c_str(), (dir + "/" + name).c_str());
 }
@@ -130,8 +134,11 @@ int main(int argc, char** argv) {
     Report("failed " + why + "\n");
     return 1;
   }
-  WriteFileAtomic(dir, kPidFile, std::to_string(getpid()) + " " + std::to_string(child) + "\n");
+  // Report first: the server is waiting on this line to call the task RUNNING. The pid file is
+  // a hint for people and tools; berth itself persists the pids it was told on fd 3.
   Report("started " + std::to_string(child) + "\n");
+  WriteFileAtomic(dir, kPidFile, std::to_string(getpid()) + " " + std::to_string(child) + "\n",
+                  /*durable=*/false);
 
   int exit_code = -1;
   for (;;) {

@@ -156,10 +156,11 @@ class ProcessDriverTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  // Runs the loop until `done` or 10 s pass.
+  // Runs the loop until `done` or `limit` passes.
   template <typename Pred>
-  bool RunUntil(boost::asio::io_context& io, Pred done) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  bool RunUntil(boost::asio::io_context& io, Pred done,
+                std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
     while (!done() && std::chrono::steady_clock::now() < deadline) {
       io.run_for(std::chrono::milliseconds(10));
       io.restart();
@@ -241,6 +242,37 @@ TEST_F(ProcessDriverTest, RecoversRunningContainerAfterDriverRestart) {
   handle->Wait([&](ContainerExit e) { exit = e; });
   ASSERT_TRUE(RunUntil(io, [&] { return exit.has_value(); }));
   EXPECT_EQ(exit->exit_code, 7);
+}
+
+}  // namespace berth::agent
+
+namespace berth::agent {
+
+// Regression: under many concurrent starts, Asio 1.74 completed some pidfd waits spuriously and
+// running containers were reported as exited (21 of 500 in bench/many_tasks.py).
+TEST_F(ProcessDriverTest, ManyConcurrentStartsAreNotMistakenForExits) {
+  boost::asio::io_context io;
+  auto driver = MakeProcessDriver(io, BERTH_SHIM_PATH);
+  RecordingSink sink;
+  Agent agent(io, *driver, sink);
+  constexpr int kTasks = 150;
+  for (int i = 0; i < kTasks; ++i) {
+    ContainerSpec c = Container("app");
+    c.argv = {"sleep", "30"};
+    c.environment = {{"PATH", "/usr/bin:/bin"}};
+    c.stop_timeout_seconds = 1;
+    agent.RunTask({"t" + std::to_string(i), (dir_ / std::to_string(i)).string(), {c}});
+  }
+  auto started = [&] {
+    return std::count(sink.events.begin(), sink.events.end(), "started app");
+  };
+  ASSERT_TRUE(RunUntil(io, [&] { return started() == kTasks; }));
+  RunUntil(io, [] { return false; }, std::chrono::milliseconds(1500));  // let waits settle
+  EXPECT_EQ(std::count(sink.events.begin(), sink.events.end(), "exited app"), 0);
+  for (int i = 0; i < kTasks; ++i) {
+    agent.StopTask("t" + std::to_string(i), StopCode::UserInitiated, "done");
+  }
+  ASSERT_TRUE(RunUntil(io, [&] { return agent.ActiveTaskCount() == 0; }));
 }
 
 }  // namespace berth::agent

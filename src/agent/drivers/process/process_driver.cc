@@ -1,6 +1,7 @@
 #include "agent/drivers/process/process_driver.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/syscall.h>
@@ -21,6 +22,12 @@ namespace asio = boost::asio;
 namespace {
 
 int PidfdOpen(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
+
+// A pidfd polls readable once its process has exited.
+bool ProcessExited(int pidfd) {
+  pollfd p{pidfd, POLLIN, 0};
+  return poll(&p, 1, 0) > 0;
+}
 
 // Field 22 of /proc/PID/stat: the process start time, which tells a recycled pid apart.
 std::string ProcessStartTime(pid_t pid) {
@@ -78,8 +85,24 @@ class ExitWatch : public std::enable_shared_from_this<ExitWatch> {
   ExitWatch(asio::io_context& io, pid_t pid, int pidfd) : pid_(pid), fd_(io, pidfd) {}
   void Start(std::function<void()> on_exit) {
     on_exit_ = std::move(on_exit);
+    Arm();
+  }
+
+ private:
+  void Arm() {
     fd_.async_wait(asio::posix::stream_descriptor::wait_read,
-                   [self = shared_from_this()](const boost::system::error_code&) {
+                   [self = shared_from_this()](const boost::system::error_code& ec) {
+                     if (ec == asio::error::operation_aborted) {
+                       return;
+                     }
+                     // Asio 1.74's epoll reactor can complete a wait spuriously when a
+                     // descriptor's state object is reused while an event for its previous
+                     // owner is queued (seen here under 500 concurrent starts), so ask the
+                     // pidfd itself before believing the process has exited.
+                     if (!ProcessExited(self->fd_.native_handle())) {
+                       self->Arm();
+                       return;
+                     }
                      int status;
                      waitpid(self->pid_, &status, WNOHANG);  // ECHILD for adopted shims: fine
                      self->fd_.close();
@@ -88,7 +111,6 @@ class ExitWatch : public std::enable_shared_from_this<ExitWatch> {
                    });
   }
 
- private:
   pid_t pid_;
   asio::posix::stream_descriptor fd_;
   std::function<void()> on_exit_;
@@ -287,11 +309,7 @@ class ProcessDriver final : public Driver {
       asio::post(io_, [done] { done(std::nullopt); });
       return;
     }
-    struct Run {
-      std::optional<int> result;
-      bool finished = false;
-    };
-    auto run = std::make_shared<Run>();
+    auto run = std::make_shared<CommandRun>();
     auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(timeout_ms));
     auto fd = std::make_shared<asio::posix::stream_descriptor>(io_, pidfd);
     timer->async_wait([pid, run](const boost::system::error_code& ec) {
@@ -299,8 +317,27 @@ class ProcessDriver final : public Driver {
         kill(-pid, SIGKILL);  // the pidfd wait below then reports a timeout
       }
     });
+    WaitForCommand(pid, run, timer, fd, std::move(done));
+  }
+
+ private:
+  struct CommandRun {
+    bool finished = false;
+  };
+
+  // Waits for a one-off command's exit through its pidfd (re-arming on spurious wake-ups, see
+  // ExitWatch) and reports its exit code, or nullopt when it was killed for its timeout.
+  static void WaitForCommand(pid_t pid, std::shared_ptr<CommandRun> run,
+                             std::shared_ptr<asio::steady_timer> timer,
+                             std::shared_ptr<asio::posix::stream_descriptor> fd,
+                             std::function<void(std::optional<int>)> done) {
     fd->async_wait(asio::posix::stream_descriptor::wait_read,
-                   [pid, run, timer, fd, done](const boost::system::error_code&) {
+                   [pid, run, timer, fd, done](const boost::system::error_code& ec) {
+                     if (ec != asio::error::operation_aborted &&
+                         !ProcessExited(fd->native_handle())) {
+                       WaitForCommand(pid, run, timer, fd, done);
+                       return;
+                     }
                      int status = 0;
                      waitpid(pid, &status, 0);
                      run->finished = true;
@@ -314,7 +351,6 @@ class ProcessDriver final : public Driver {
                    });
   }
 
- private:
   void Fail(const StartCallback& done, std::string why) {
     asio::post(io_, [done, why = std::move(why)] {
       done(MakeError(ErrorKind::Internal, "CannotStartContainerError",
