@@ -49,7 +49,8 @@ def start_moto():
         return None, None
     port = free_port()
     proc = subprocess.Popen([py, "-m", "moto.server", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL,
+                            stderr=open(os.path.join(tempfile.gettempdir(), "moto-bench.log"), "w"))
     for _ in range(200):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
@@ -60,18 +61,21 @@ def start_moto():
     return None, None
 
 
-def setup(ecs):
+def setup(ecs, is_moto, kw):
+    """100 running tasks to describe. moto's Fargate path is broken (5.2.1), so it gets the EC2
+    launch type with one registered container instance; berth runs the tasks for real."""
     ecs.create_cluster(clusterName="default")
-    ecs.register_task_definition(family="bench", requiresCompatibilities=["FARGATE"],
-                                 networkMode="awsvpc", cpu="256", memory="512",
-                                 containerDefinitions=[{"name": "app", "image": "busybox",
-                                                        "command": ["sleep", "600"],
-                                                        "stopTimeout": 1}])
+    if is_moto:
+        ec2 = boto3.client("ec2", **kw)
+        inst = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]
+        ecs.register_container_instance(cluster="default", instanceIdentityDocument=json.dumps(
+            {"instanceId": inst["InstanceId"]}))
+    ecs.register_task_definition(family="bench", networkMode="bridge", containerDefinitions=[
+        {"name": "app", "image": "busybox", "command": ["sleep", "600"], "cpu": 1, "memory": 1,
+         "stopTimeout": 1}])
     arns = []
     for _ in range(10):
-        out = ecs.run_task(taskDefinition="bench", count=10, launchType="FARGATE",
-                           networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-1"]}})
-        arns += [t["taskArn"] for t in out["tasks"]]
+        arns += [t["taskArn"] for t in ecs.run_task(taskDefinition="bench", count=10)["tasks"]]
     return arns
 
 
@@ -118,7 +122,9 @@ def main():
             ecs = boto3.client("ecs", endpoint_url=f"http://127.0.0.1:{port}",
                                region_name="us-east-1", aws_access_key_id=key,
                                aws_secret_access_key=secret)
-            arns[name] = setup(ecs)
+            arns[name] = setup(ecs, name == "moto", dict(
+                endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                aws_access_key_id=key, aws_secret_access_key=secret))
         calls = {
             "DescribeClusters": lambda n: json.dumps({"clusters": ["default"]}),
             "RegisterTaskDefinition": lambda n: json.dumps(

@@ -11,18 +11,20 @@ using nlohmann::json;
 
 namespace {
 
-HttpResponse JsonOk(Protocol protocol, const json& body, const std::string& request_id) {
+HttpResponse JsonOk(Protocol protocol, JsonReply& reply, const std::string& request_id) {
   HttpResponse res;
   res.headers.emplace_back("x-amzn-RequestId", request_id);
   if (protocol == Protocol::RpcV2Cbor) {
     res.headers.emplace_back("Content-Type", "application/cbor");
     res.headers.emplace_back("smithy-protocol", "rpc-v2-cbor");
-    res.body = cbor::Encode(body);
+    res.body = cbor::Encode(reply.raw.empty() ? reply.value : json::parse(reply.raw));
   } else {
     res.headers.emplace_back("Content-Type", protocol == Protocol::AwsJson10
                                                  ? "application/x-amz-json-1.0"
                                                  : "application/x-amz-json-1.1");
-    res.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+    res.body = reply.raw.empty()
+                   ? reply.value.dump(-1, ' ', false, json::error_handler_t::replace)
+                   : std::move(reply.raw);
   }
   return res;
 }
@@ -165,7 +167,7 @@ HttpResponse FrontDoor::HandleJson(const ProtocolRequest& pr, ApiContext& ctx, H
                                  "The request body must be a structure (an object)."),
                        ctx.request_id, service->error_style);
   }
-  Result<json> out = op->second(ctx, input);
+  Result<JsonReply> out = op->second(ctx, input);
   if (!out.ok()) {
     if (out.error().kind == ErrorKind::Internal) {
       spdlog::error("request {} {}.{}: {}", ctx.request_id, ctx.service, pr.operation,

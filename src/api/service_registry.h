@@ -27,7 +27,20 @@ struct ApiContext {
   Protocol protocol = Protocol::Unknown;
 };
 
-using JsonOperation = std::function<Result<nlohmann::json>(const ApiContext&, const nlohmann::json&)>;
+// What a JSON-shaped operation answers: a JSON value, or a document already serialized as JSON
+// text (for large replies assembled from cached fragments; the CBOR protocol re-encodes it).
+struct JsonReply {
+  JsonReply(nlohmann::json v) : value(std::move(v)) {}  // NOLINT: implicit by design
+  static JsonReply Raw(std::string text) {
+    JsonReply r(nullptr);
+    r.raw = std::move(text);
+    return r;
+  }
+  nlohmann::json value;
+  std::string raw;  // non-empty: the reply's JSON text, and `value` is unused
+};
+
+using JsonOperation = std::function<Result<JsonReply>(const ApiContext&, const nlohmann::json&)>;
 using QueryParams = std::map<std::string, std::string>;
 using QueryOperation = std::function<Result<std::string>(const ApiContext&, const QueryParams&)>;
 

@@ -81,7 +81,77 @@ EcsService::EcsService(store::Db& db, core::Clock& clock, core::IdSource& ids, E
 
 EcsService::~EcsService() = default;
 
-Status EcsService::Open() { return store_.Migrate(); }
+Status EcsService::Open() {
+  BERTH_RETURN_IF_ERROR(store_.Migrate());
+  BERTH_TRY(std::vector<Cluster> clusters, store_.AllClusters());
+  for (Cluster& c : clusters) {
+    clusters_[c.name] = std::move(c);
+  }
+  BERTH_TRY(std::vector<Task> active, store_.ActiveTasks());
+  for (Task& t : active) {
+    tasks_[t.id] = std::move(t);
+  }
+  return OkStatus();
+}
+
+// ---- the in-memory view -------------------------------------------------------------------
+// Reads are served from memory; every change is written through to the store first, so the
+// store stays the truth a restart rebuilds from.
+
+Result<std::optional<Cluster>> EcsService::LoadCluster(const std::string& name) {
+  auto it = clusters_.find(name);
+  if (it == clusters_.end()) {
+    return std::optional<Cluster>();
+  }
+  return std::optional<Cluster>(it->second);
+}
+
+Status EcsService::SaveCluster(const Cluster& c) {
+  BERTH_RETURN_IF_ERROR(store_.PutCluster(c));
+  clusters_[c.name] = c;
+  return OkStatus();
+}
+
+Result<std::optional<Task>> EcsService::LoadTask(const std::string& id) {
+  if (auto it = tasks_.find(id); it != tasks_.end()) {
+    return std::optional<Task>(it->second);
+  }
+  BERTH_TRY(std::optional<Task> t, store_.GetTask(id));
+  if (t) {
+    EvictStoppedTasksIfFull();
+    tasks_[id] = *t;
+  }
+  return t;
+}
+
+Status EcsService::SaveTask(const Task& t) {
+  BERTH_RETURN_IF_ERROR(store_.PutTask(t));
+  EvictStoppedTasksIfFull();
+  tasks_[t.id] = t;
+  return OkStatus();
+}
+
+void EcsService::EvictStoppedTasksIfFull() {
+  // Every task that is not STOPPED must stay cached (cluster counts are computed from the
+  // cache); STOPPED ones are only there to answer DescribeTasks quickly.
+  constexpr size_t kMaxCachedTasks = 20000;
+  if (tasks_.size() < kMaxCachedTasks) {
+    return;
+  }
+  for (auto it = tasks_.begin(); it != tasks_.end();) {
+    it = it->second.IsStopped() ? tasks_.erase(it) : std::next(it);
+  }
+}
+
+Result<std::map<std::string, int>> EcsService::CountActiveTasks(const std::string& cluster_arn) {
+  std::map<std::string, int> counts;
+  for (const auto& [id, t] : tasks_) {
+    if (!t.IsStopped() && t.cluster_arn == cluster_arn) {
+      ++counts[t.last_status];
+    }
+  }
+  return counts;
+}
 
 std::string EcsService::ClusterArn(const std::string& name) const {
   return "arn:aws:ecs:" + config_.region + ":" + config_.account_id + ":cluster/" + name;
@@ -100,7 +170,7 @@ Result<Cluster> EcsService::CreateCluster(const std::string& name_in, const std:
     return errors::InvalidParameter(
         "Cluster name can only contain letters, numbers, hyphens and underscores, up to 255.");
   }
-  BERTH_TRY(std::optional<Cluster> existing, store_.GetCluster(name));
+  BERTH_TRY(std::optional<Cluster> existing, LoadCluster(name));
   Cluster c;
   if (existing && existing->status == "ACTIVE") {
     return *existing;  // CreateCluster is idempotent for an active cluster
@@ -109,13 +179,13 @@ Result<Cluster> EcsService::CreateCluster(const std::string& name_in, const std:
   c.arn = ClusterArn(name);
   c.created_ms = clock_.NowMillis();
   c.tags = tags;
-  BERTH_RETURN_IF_ERROR(store_.PutCluster(c));
+  BERTH_RETURN_IF_ERROR(SaveCluster(c));
   return c;
 }
 
 Result<Cluster> EcsService::RequireCluster(const std::string& name_or_arn) {
   std::string name = name_or_arn.empty() ? "default" : NameFromRef(name_or_arn);
-  BERTH_TRY(std::optional<Cluster> c, store_.GetCluster(name));
+  BERTH_TRY(std::optional<Cluster> c, LoadCluster(name));
   if (!c || c->status != "ACTIVE") {
     return errors::ClusterNotFound();
   }
@@ -131,12 +201,12 @@ Result<std::pair<std::vector<Cluster>, std::vector<Failure>>> EcsService::Descri
   std::pair<std::vector<Cluster>, std::vector<Failure>> out;
   for (const std::string& ref : refs) {
     std::string name = NameFromRef(ref);
-    BERTH_TRY(std::optional<Cluster> c, store_.GetCluster(name));
+    BERTH_TRY(std::optional<Cluster> c, LoadCluster(name));
     if (!c) {
       out.second.push_back({ClusterArn(name), "MISSING", ""});
       continue;
     }
-    BERTH_TRY(auto counts, store_.CountActiveTasks(c->arn));
+    BERTH_TRY(auto counts, CountActiveTasks(c->arn));
     c->running_tasks = counts["RUNNING"];
     c->pending_tasks = counts["PROVISIONING"] + counts["PENDING"];
     out.first.push_back(std::move(*c));
@@ -154,20 +224,24 @@ Result<Page<std::string>> EcsService::ListClusters(const std::string& next_token
     }
     after = next_token.substr(1);
   }
-  BERTH_TRY(std::vector<Cluster> clusters, store_.ListClusters(after, max_results + 1));
   Page<std::string> page;
-  for (int i = 0; i < static_cast<int>(clusters.size()) && i < max_results; ++i) {
-    page.items.push_back(clusters[i].arn);
-  }
-  if (static_cast<int>(clusters.size()) > max_results) {
-    page.next_token = "c" + clusters[max_results - 1].name;
+  for (auto it = clusters_.upper_bound(after); it != clusters_.end(); ++it) {
+    if (it->second.status != "ACTIVE") {
+      continue;
+    }
+    if (static_cast<int>(page.items.size()) == max_results) {
+      page.next_token = "c" + page.last_name;
+      break;
+    }
+    page.items.push_back(it->second.arn);
+    page.last_name = it->first;
   }
   return page;
 }
 
 Result<Cluster> EcsService::DeleteCluster(const std::string& name_or_arn) {
   BERTH_TRY(Cluster c, RequireCluster(name_or_arn));
-  BERTH_TRY(auto counts, store_.CountActiveTasks(c.arn));
+  BERTH_TRY(auto counts, CountActiveTasks(c.arn));
   int active = 0;
   for (const auto& [status, n] : counts) {
     active += n;
@@ -176,7 +250,7 @@ Result<Cluster> EcsService::DeleteCluster(const std::string& name_or_arn) {
     return errors::ClusterContainsTasks();
   }
   c.status = "INACTIVE";
-  BERTH_RETURN_IF_ERROR(store_.PutCluster(c));
+  BERTH_RETURN_IF_ERROR(SaveCluster(c));
   return c;
 }
 
@@ -340,7 +414,7 @@ Result<RunTaskResult> EcsService::RunTask(const RunTaskRequest& req) {
   {
     store::Transaction txn(db_);
     for (const Task& t : created) {
-      BERTH_RETURN_IF_ERROR(store_.PutTask(t));
+      BERTH_RETURN_IF_ERROR(SaveTask(t));
     }
     BERTH_RETURN_IF_ERROR(txn.Commit());
   }
@@ -365,7 +439,7 @@ void EcsService::StartOnAgent(const Task& task, const TaskDefinition& td) {
 Result<std::optional<Task>> EcsService::FindTask(const std::string& cluster_arn,
                                                  const std::string& ref) {
   std::string id = NameFromRef(ref);
-  BERTH_TRY(std::optional<Task> t, store_.GetTask(id));
+  BERTH_TRY(std::optional<Task> t, LoadTask(id));
   if (t && t->cluster_arn != cluster_arn) {
     return std::optional<Task>();
   }
@@ -396,7 +470,7 @@ Result<Task> EcsService::StopTask(const std::string& cluster_ref, const std::str
     if (agent_) {
       agent_->StopTask(task->id, agent::StopCode::UserInitiated, why);
     }
-    BERTH_TRY(task, store_.GetTask(task->id));
+    BERTH_TRY(task, LoadTask(task->id));
   }
   return *task;
 }
@@ -479,7 +553,7 @@ Status EcsService::TagResource(const std::string& arn_text, const std::vector<Ta
     if (c.tags.size() > 50) {
       return errors::InvalidParameter("A resource can have at most 50 tags.");
     }
-    return store_.PutCluster(c);
+    return SaveCluster(c);
   }
   if (res.rfind("task-definition/", 0) == 0) {
     BERTH_TRY(TaskDefinition td, ResolveTaskDefinition(arn_text));
@@ -487,7 +561,7 @@ Status EcsService::TagResource(const std::string& arn_text, const std::vector<Ta
     return store_.UpdateTaskDefinition(td);
   }
   if (res.rfind("task/", 0) == 0) {
-    BERTH_TRY(std::optional<Task> t, store_.GetTask(NameFromRef(arn_text)));
+    BERTH_TRY(std::optional<Task> t, LoadTask(NameFromRef(arn_text)));
     if (!t) {
       return errors::ResourceNotFound("The specified task is not found.");
     }
@@ -513,7 +587,7 @@ Status EcsService::UntagResource(const std::string& arn_text, const std::vector<
   if (res.rfind("cluster/", 0) == 0) {
     BERTH_TRY(Cluster c, RequireCluster(res.substr(8)));
     drop(c.tags);
-    return store_.PutCluster(c);
+    return SaveCluster(c);
   }
   if (res.rfind("task-definition/", 0) == 0) {
     BERTH_TRY(TaskDefinition td, ResolveTaskDefinition(arn_text));
@@ -521,7 +595,7 @@ Status EcsService::UntagResource(const std::string& arn_text, const std::vector<
     return store_.UpdateTaskDefinition(td);
   }
   if (res.rfind("task/", 0) == 0) {
-    BERTH_TRY(std::optional<Task> t, store_.GetTask(NameFromRef(arn_text)));
+    BERTH_TRY(std::optional<Task> t, LoadTask(NameFromRef(arn_text)));
     if (!t) {
       return errors::ResourceNotFound("The specified task is not found.");
     }
@@ -546,7 +620,7 @@ Result<std::vector<Tag>> EcsService::ListTagsForResource(const std::string& arn_
     return td.tags;
   }
   if (res.rfind("task/", 0) == 0) {
-    BERTH_TRY(std::optional<Task> t, store_.GetTask(NameFromRef(arn_text)));
+    BERTH_TRY(std::optional<Task> t, LoadTask(NameFromRef(arn_text)));
     if (!t) {
       return errors::ResourceNotFound("The specified task is not found.");
     }
@@ -559,7 +633,7 @@ Result<std::vector<Tag>> EcsService::ListTagsForResource(const std::string& arn_
 
 template <typename F>
 void EcsService::UpdateTask(const std::string& task_id, F mutate) {
-  auto loaded = store_.GetTask(task_id);
+  auto loaded = LoadTask(task_id);
   if (!loaded.ok() || !loaded.value()) {
     spdlog::error("task {}: cannot load for update: {}", task_id,
                   loaded.ok() ? "not found" : loaded.error().message);
@@ -568,7 +642,7 @@ void EcsService::UpdateTask(const std::string& task_id, F mutate) {
   Task& t = **loaded;
   mutate(t);
   ++t.version;
-  Status saved = store_.PutTask(t);
+  Status saved = SaveTask(t);
   if (!saved.ok()) {
     spdlog::error("task {}: cannot save: {}", task_id, saved.error().message);
   }

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -124,6 +125,12 @@ class EcsService final : public agent::TaskStatusSink {
   void UpdateTask(const std::string& task_id, F mutate);
   void StartOnAgent(const Task& task, const TaskDefinition& td);
   void RecoverTasks();
+  Result<std::optional<Cluster>> LoadCluster(const std::string& name);
+  Status SaveCluster(const Cluster& cluster);
+  Result<std::optional<Task>> LoadTask(const std::string& id);
+  Status SaveTask(const Task& task);
+  void EvictStoppedTasksIfFull();
+  Result<std::map<std::string, int>> CountActiveTasks(const std::string& cluster_arn);
 
   store::Db& db_;
   EcsStore store_;
@@ -131,6 +138,9 @@ class EcsService final : public agent::TaskStatusSink {
   core::IdSource& ids_;
   EcsConfig config_;
   agent::Agent* agent_ = nullptr;
+  // Every cluster, by name; every task that is not STOPPED plus recently read stopped ones.
+  std::map<std::string, Cluster> clusters_;
+  std::unordered_map<std::string, Task> tasks_;
 };
 
 }  // namespace berth::ecs

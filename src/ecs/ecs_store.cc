@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS ecs_task_definitions (
   document TEXT NOT NULL,
   tags TEXT NOT NULL,
   PRIMARY KEY (family, revision)
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS ecs_tasks (
   id TEXT PRIMARY KEY,
   cluster_arn TEXT NOT NULL,
@@ -96,11 +96,8 @@ Result<std::optional<Cluster>> EcsStore::GetCluster(const std::string& name) {
   return std::optional<Cluster>(std::move(c));
 }
 
-Result<std::vector<Cluster>> EcsStore::ListClusters(const std::string& after_name, int limit) {
-  BERTH_TRY(store::Stmt s, db_.Prepare("SELECT doc, created_ms FROM ecs_clusters WHERE name > ?1 "
-                                       "AND json_extract(doc, '$.status') = 'ACTIVE' "
-                                       "ORDER BY name LIMIT ?2"));
-  s.Bind(1, after_name).Bind(2, static_cast<int64_t>(limit));
+Result<std::vector<Cluster>> EcsStore::AllClusters() {
+  BERTH_TRY(store::Stmt s, db_.Prepare("SELECT doc, created_ms FROM ecs_clusters ORDER BY name"));
   std::vector<Cluster> out;
   for (;;) {
     BERTH_TRY(bool row, s.Step());
@@ -270,22 +267,6 @@ Result<std::vector<Task>> EcsStore::ActiveTasks() {
     BERTH_TRY(json doc, ParseStored(s.ColumnText(0)));
     BERTH_TRY(Task t, TaskFromJson(doc));
     out.push_back(std::move(t));
-  }
-  return out;
-}
-
-Result<std::map<std::string, int>> EcsStore::CountActiveTasks(const std::string& cluster_arn) {
-  BERTH_TRY(store::Stmt s, db_.Prepare("SELECT last_status, COUNT(*) FROM ecs_tasks WHERE "
-                                       "cluster_arn = ?1 AND last_status != 'STOPPED' "
-                                       "GROUP BY last_status"));
-  s.Bind(1, cluster_arn);
-  std::map<std::string, int> out;
-  for (;;) {
-    BERTH_TRY(bool row, s.Step());
-    if (!row) {
-      break;
-    }
-    out[s.ColumnText(0)] = static_cast<int>(s.ColumnInt(1));
   }
   return out;
 }

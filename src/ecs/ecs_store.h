@@ -29,8 +29,8 @@ class EcsStore {
 
   Status PutCluster(const Cluster& cluster);
   Result<std::optional<Cluster>> GetCluster(const std::string& name);
-  // Clusters in name order after `after_name` (exclusive), at most `limit`.
-  Result<std::vector<Cluster>> ListClusters(const std::string& after_name, int limit);
+  // Every cluster, ACTIVE or INACTIVE.
+  Result<std::vector<Cluster>> AllClusters();
 
   // Inserts a new revision; fails if (family, revision) exists.
   Status InsertTaskDefinition(const TaskDefinition& td);
@@ -53,8 +53,6 @@ class EcsStore {
   Result<std::vector<Task>> ListTasks(const TaskFilter& filter, int64_t offset, int limit);
   // Tasks whose lastStatus is not STOPPED (for recovery).
   Result<std::vector<Task>> ActiveTasks();
-  // Number of tasks of a cluster per lastStatus, STOPPED excluded.
-  Result<std::map<std::string, int>> CountActiveTasks(const std::string& cluster_arn);
 
  private:
   store::Db& db_;

@@ -130,6 +130,7 @@ template <typename T>
 struct Page {
   std::vector<T> items;
   std::string next_token;  // empty: last page
+  std::string last_name;   // for name-keyed paging: the last item's key
 };
 
 }  // namespace berth::ecs

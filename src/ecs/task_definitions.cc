@@ -1,6 +1,5 @@
 #include "ecs/task_definitions.h"
 
-#include <regex>
 #include <set>
 
 #include "core/arn.h"
@@ -11,6 +10,19 @@ namespace berth::ecs {
 using nlohmann::json;
 
 namespace {
+
+// ECS names (families, containers, clusters): 1-255 of letters, digits, '-' and '_'.
+bool IsEcsName(const std::string& n) {
+  if (n.empty() || n.size() > 255) {
+    return false;
+  }
+  for (char ch : n) {
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_') {
+      return false;
+    }
+  }
+  return true;
+}
 
 bool IsStringList(const json& v) {
   if (!v.is_array()) {
@@ -45,8 +57,7 @@ Status CheckContainer(json& c, std::set<std::string>& names, const std::string& 
     return errors::Client("Container.name should not be null or empty.");
   }
   std::string name = c["name"];
-  static const std::regex kName("[a-zA-Z0-9_-]{1,255}");
-  if (!std::regex_match(name, kName)) {
+  if (!IsEcsName(name)) {
     return errors::Client("Container name may only contain letters, numbers, hyphens and "
                           "underscores, up to 255 characters: " + name);
   }
@@ -142,8 +153,7 @@ Result<json> NormalizeTaskDefinition(const json& request) {
       doc["family"].get<std::string>().empty()) {
     return errors::Client("Family should not be null or empty.");
   }
-  static const std::regex kFamily("[a-zA-Z0-9_-]{1,255}");
-  if (!std::regex_match(doc["family"].get<std::string>(), kFamily)) {
+  if (!IsEcsName(doc["family"].get<std::string>())) {
     return errors::Client("Family contains invalid characters: only letters (uppercase and "
                           "lowercase), numbers, hyphens, and underscores are allowed, up to 255.");
   }

@@ -11,7 +11,12 @@ Error SqlError(sqlite3* db, std::string_view what) {
 }  // namespace
 
 Stmt::~Stmt() {
-  if (stmt_ != nullptr) {
+  if (stmt_ == nullptr) {
+    return;
+  }
+  if (cached_) {
+    db_->Release(stmt_);
+  } else {
     sqlite3_finalize(stmt_);
   }
 }
@@ -76,13 +81,40 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path) {
     return InternalError(fmt::format("cannot open database {}: {}", path, msg));
   }
   std::unique_ptr<Db> db(new Db(handle));
-  sqlite3_busy_timeout(handle, 5000);
-  BERTH_RETURN_IF_ERROR(db->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                                 " PRAGMA foreign_keys=ON;"));
+  // Nobody else ever holds the lock for long: a short wait is enough to ride out a server that
+  // is just exiting, and a second server on the same directory fails fast.
+  sqlite3_busy_timeout(handle, 200);
+  // The exclusive lock is taken by the first write; take it now so that a second server on the
+  // same data directory fails here rather than later.
+  if (Status s = db->Exec("PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL;"
+                          " PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                          " BEGIN IMMEDIATE; COMMIT;");
+      !s.ok()) {
+    return InternalError("database " + path + " is in use by another process: " +
+                         s.error().message);
+  }
   return db;
 }
 
-Db::~Db() { sqlite3_close(db_); }
+Db::~Db() {
+  for (auto& [stmt, sql] : sql_of_) {
+    sqlite3_finalize(stmt);
+  }
+  sqlite3_close(db_);
+}
+
+void Db::Release(sqlite3_stmt* stmt) {
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  auto& slot = idle_[sql_of_[stmt]];
+  if (slot == nullptr) {
+    slot = stmt;
+  } else {
+    // Two copies of the same SQL were out at once; keep one.
+    sql_of_.erase(stmt);
+    sqlite3_finalize(stmt);
+  }
+}
 
 Status Db::Exec(std::string_view sql) {
   std::string owned(sql);
@@ -96,12 +128,19 @@ Status Db::Exec(std::string_view sql) {
 }
 
 Result<Stmt> Db::Prepare(std::string_view sql) {
+  std::string key(sql);
+  if (auto it = idle_.find(key); it != idle_.end() && it->second != nullptr) {
+    sqlite3_stmt* stmt = it->second;
+    it->second = nullptr;
+    return Stmt(this, stmt, true);
+  }
   sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) !=
-      SQLITE_OK) {
+  if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                         &stmt, nullptr) != SQLITE_OK) {
     return SqlError(db_, "prepare");
   }
-  return Stmt(this, stmt);
+  sql_of_[stmt] = std::move(key);
+  return Stmt(this, stmt, true);
 }
 
 std::string Db::LastErrorMessage() const { return sqlite3_errmsg(db_); }

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/result.h"
@@ -19,10 +20,13 @@ namespace berth::store {
 
 class Db;
 
-// A prepared statement. Bind parameters are 1-based as in SQLite.
+// A prepared statement. Bind parameters are 1-based as in SQLite. Statements come from the
+// Db's cache: destroying a Stmt resets it and hands it back for the next Prepare of the same SQL.
 class Stmt {
  public:
-  Stmt(Stmt&& other) noexcept : db_(other.db_), stmt_(other.stmt_) { other.stmt_ = nullptr; }
+  Stmt(Stmt&& other) noexcept : db_(other.db_), stmt_(other.stmt_), cached_(other.cached_) {
+    other.stmt_ = nullptr;
+  }
   Stmt(const Stmt&) = delete;
   ~Stmt();
 
@@ -42,26 +46,37 @@ class Stmt {
 
  private:
   friend class Db;
-  Stmt(Db* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Stmt(Db* db, sqlite3_stmt* stmt, bool cached) : db_(db), stmt_(stmt), cached_(cached) {}
   Db* db_;
   sqlite3_stmt* stmt_;
+  bool cached_;  // true: owned by the Db's cache, reset instead of finalized
 };
 
 class Db {
  public:
   // Opens (creating if needed) the database at `path` (":memory:" for tests), in WAL mode with
-  // synchronous=NORMAL (durable across a process crash; an OS crash may lose the last commits).
+  // synchronous=NORMAL (durable across a process crash; an OS crash may lose the last commits)
+  // and an exclusive lock: one berth server owns a data directory, and no per-statement file
+  // locking is paid. A second server on the same directory fails to open it.
   static Result<std::unique_ptr<Db>> Open(const std::string& path);
   ~Db();
 
   Status Exec(std::string_view sql);
+  // A prepared statement for `sql`, from the cache when one is free (parsing SQL costs more
+  // than running most of berth's statements).
   Result<Stmt> Prepare(std::string_view sql);
   std::string LastErrorMessage() const;
   sqlite3* handle() { return db_; }
 
  private:
+  friend class Stmt;
   explicit Db(sqlite3* db) : db_(db) {}
+  void Release(sqlite3_stmt* stmt);
+
   sqlite3* db_;
+  // SQL text -> a prepared statement not currently handed out.
+  std::unordered_map<std::string, sqlite3_stmt*> idle_;
+  std::unordered_map<sqlite3_stmt*, std::string> sql_of_;
 };
 
 // RAII transaction: rolls back unless Commit() succeeded.

@@ -223,3 +223,12 @@ def test_graceful_restart_keeps_everything(own_server, name):
     assert describe(s, arn)["lastStatus"] == "RUNNING"
     s.aws("ecs", "stop-task", "--task", arn)
     s.aws("ecs", "wait", "tasks-stopped", "--tasks", arn)
+
+
+def test_second_server_on_the_same_data_dir_refuses_to_start(own_server):
+    from conftest import Berth
+    second = Berth(own_server.data_dir)
+    with pytest.raises(RuntimeError, match="in use"):
+        second.start()
+    assert own_server.alive()
+    assert own_server.aws("ecs", "list-clusters")["clusterArns"]

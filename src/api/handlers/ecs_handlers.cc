@@ -3,6 +3,10 @@
 // front door turns that into SerializationException, as ECS's own deserializer answers.
 
 #include "api/handlers/handlers.h"
+
+#include <memory>
+#include <unordered_map>
+
 #include "ecs/ecs_errors.h"
 #include "ecs/ecs_json.h"
 #include "ecs/ecs_service.h"
@@ -84,6 +88,36 @@ Result<ecs::TaskOverride> OverridesFrom(const json& in) {
 
 json TaskJson(const ecs::Task& t) { return ecs::ToJson(t, ecs::Audience::Wire); }
 
+// DescribeTasks answers up to 100 tasks a call and callers poll it; each task's JSON text is
+// kept until the task changes (every change bumps Task::version), so a reply is mostly
+// concatenation. Rendered without tags, the default reply shape.
+class RenderedTasks {
+ public:
+  const std::string& Get(const ecs::Task& t) {
+    Entry& e = by_arn_[t.arn];
+    if (e.version != t.version || e.text.empty()) {
+      json j = TaskJson(t);
+      j.erase("tags");
+      e.text = j.dump(-1, ' ', false, json::error_handler_t::replace);
+      e.version = t.version;
+    }
+    return e.text;
+  }
+  void Trim() {
+    if (by_arn_.size() > kMaxEntries) {
+      by_arn_.clear();
+    }
+  }
+
+ private:
+  static constexpr size_t kMaxEntries = 20000;
+  struct Entry {
+    int64_t version = -1;
+    std::string text;
+  };
+  std::unordered_map<std::string, Entry> by_arn_;
+};
+
 }  // namespace
 
 JsonService MakeEcsHandlers(ecs::EcsService& ecs) {
@@ -92,12 +126,12 @@ JsonService MakeEcsHandlers(ecs::EcsService& ecs) {
   s.target_prefixes = {"AmazonEC2ContainerServiceV20141113"};
   auto& ops = s.operations;
 
-  ops["CreateCluster"] = [&ecs](const ApiContext&, const json& in) -> Result<json> {
+  ops["CreateCluster"] = [&ecs](const ApiContext&, const json& in) -> Result<JsonReply> {
     BERTH_TRY(auto tags, ecs::TagsFromJson(in.value("tags", json::array())));
     BERTH_TRY(ecs::Cluster c, ecs.CreateCluster(Str(in, "clusterName"), tags));
     return json{{"cluster", ecs::ToJson(c)}};
   };
-  ops["DescribeClusters"] = [&ecs](const ApiContext&, const json& in) -> Result<json> {
+  ops["DescribeClusters"] = [&ecs](const ApiContext&, const json& in) -> Result<JsonReply> {
     BERTH_TRY(auto described, ecs.DescribeClusters(StrList(in, "clusters")));
     json clusters = json::array();
     bool with_tags = false;
@@ -113,22 +147,22 @@ JsonService MakeEcsHandlers(ecs::EcsService& ecs) {
     }
     return json{{"clusters", clusters}, {"failures", FailuresToJson(described.second)}};
   };
-  ops["ListClusters"] = [&ecs](const ApiContext&, const json& in) -> Result<json> {
+  ops["ListClusters"] = [&ecs](const ApiContext&, const json& in) -> Result<JsonReply> {
     BERTH_TRY(auto page, ecs.ListClusters(Str(in, "nextToken"), in.value("maxResults", 100)));
     return PageJson("clusterArns", page);
   };
-  ops["DeleteCluster"] = [&ecs](const ApiContext&, const json& in) -> Result<json> {
+  ops["DeleteCluster"] = [&ecs](const ApiContext&, const json& in) -> Result<JsonReply> {
     BERTH_TRY(std::string name, Required(in, "cluster"));
     BERTH_TRY(ecs::Cluster c, ecs.DeleteCluster(name));
     return json{{"cluster", ecs::ToJson(c)}};
   };
 
-  ops["RegisterTaskDefinition"] = [&ecs](const ApiContext&, const json& in) -> Result<json> {
+  ops["RegisterTaskDefinition"] = [&ecs](const ApiContext&, const json& in) -> Result<JsonReply> {
     BERTH_TRY(auto tags, ecs::TagsFromJson(in.value("tags", json::array())));
     BERTH_TRY(ecs::TaskDefinition td, ecs.RegisterTaskDefinition(in, tags));
     return json{{"taskDefinition", ecs::ToJson(td)}, {"tags", ecs::TagsToJson(td.tags)}};
   };
-  ops["DescribeTaskDefinition"] = [&ecs](const ApiContext&, const json& in) -> Result<json> {
+  ops["DescribeTaskDefinition"] = [&ecs](const ApiContext&, const json& in) -> Result<JsonReply> {
     BERTH_TRY(std::string ref, Required(in, "taskDefinition"));
     BERTH_TRY(ecs::TaskDefinition td, ecs.DescribeTaskDefinition(ref));
     json out = {{"taskDefinition", ecs::ToJson(td)}};
@@ -139,12 +173,12 @@ JsonService MakeEcsHandlers(ecs::EcsService& ecs) {
     }
     return out;
   };
-  ops["DeregisterTaskDefinition"] = [&ecs](const ApiContext&, const json& in) -> Result<json> {
+  ops["DeregisterTaskDefinition"] = [&ecs](const ApiContext&, const json& in) -> Result<JsonReply> {
     BERTH_TRY(std::string ref, Required(in, "taskDefinition"));
     BERTH_TRY(ecs::TaskDefinition td, ecs.DeregisterTaskDefinition(ref));
     return json{{"taskDefinition", ecs::ToJson(td)}};
   };
-  ops["ListTaskDefinitions"] = [&ecs](const ApiContext&, const json& in) -> Result<json> {
+  ops["ListTaskDefinitions"] = [&ecs](const ApiContext&, const json& in) -> Result<JsonReply> {
     std::string sort = in.value("sort", std::string("ASC"));
     if (sort != "ASC" && sort != "DESC") {
       return ecs::errors::InvalidParameter("sort must be ASC or DESC.");
@@ -154,14 +188,14 @@ JsonService MakeEcsHandlers(ecs::EcsService& ecs) {
                                                  in.value("maxResults", 100)));
     return PageJson("taskDefinitionArns", page);
   };
-  ops["ListTaskDefinitionFamilies"] = [&ecs](const ApiContext&, const json& in) -> Result<json> {
+  ops["ListTaskDefinitionFamilies"] = [&ecs](const ApiContext&, const json& in) -> Result<JsonReply> {
     BERTH_TRY(auto page, ecs.ListTaskDefinitionFamilies(Str(in, "familyPrefix"),
                                                         Str(in, "status"), Str(in, "nextToken"),
                                                         in.value("maxResults", 100)));
     return PageJson("families", page);
   };
 
-  ops["RunTask"] = [&ecs](const ApiContext&, const json& in) -> Result<json> {
+  ops["RunTask"] = [&ecs](const ApiContext&, const json& in) -> Result<JsonReply> {
     ecs::RunTaskRequest req;
     req.cluster = Str(in, "cluster");
     BERTH_TRY(req.task_definition, Required(in, "taskDefinition"));
@@ -178,16 +212,27 @@ JsonService MakeEcsHandlers(ecs::EcsService& ecs) {
     }
     return json{{"tasks", tasks}, {"failures", FailuresToJson(r.failures)}};
   };
-  ops["StopTask"] = [&ecs](const ApiContext&, const json& in) -> Result<json> {
+  ops["StopTask"] = [&ecs](const ApiContext&, const json& in) -> Result<JsonReply> {
     BERTH_TRY(std::string task, Required(in, "task"));
     BERTH_TRY(ecs::Task t, ecs.StopTask(Str(in, "cluster"), task, Str(in, "reason")));
     return json{{"task", TaskJson(t)}};
   };
-  ops["DescribeTasks"] = [&ecs](const ApiContext&, const json& in) -> Result<json> {
+  auto rendered = std::make_shared<RenderedTasks>();
+  ops["DescribeTasks"] = [&ecs, rendered](const ApiContext&, const json& in) -> Result<JsonReply> {
     BERTH_TRY(auto described, ecs.DescribeTasks(Str(in, "cluster"), StrList(in, "tasks")));
     bool with_tags = false;
     for (const std::string& inc : StrList(in, "include")) {
       with_tags = with_tags || inc == "TAGS";
+    }
+    if (!with_tags) {
+      rendered->Trim();
+      std::string out = "{\"tasks\":[";
+      for (size_t i = 0; i < described.first.size(); ++i) {
+        out += i ? "," : "";
+        out += rendered->Get(described.first[i]);
+      }
+      out += "],\"failures\":" + FailuresToJson(described.second).dump() + "}";
+      return JsonReply::Raw(std::move(out));
     }
     json tasks = json::array();
     for (const ecs::Task& t : described.first) {
@@ -199,7 +244,7 @@ JsonService MakeEcsHandlers(ecs::EcsService& ecs) {
     }
     return json{{"tasks", tasks}, {"failures", FailuresToJson(described.second)}};
   };
-  ops["ListTasks"] = [&ecs](const ApiContext&, const json& in) -> Result<json> {
+  ops["ListTasks"] = [&ecs](const ApiContext&, const json& in) -> Result<JsonReply> {
     ecs::ListTasksRequest req;
     req.cluster = Str(in, "cluster");
     req.family = Str(in, "family");
@@ -212,18 +257,18 @@ JsonService MakeEcsHandlers(ecs::EcsService& ecs) {
     return PageJson("taskArns", page);
   };
 
-  ops["TagResource"] = [&ecs](const ApiContext&, const json& in) -> Result<json> {
+  ops["TagResource"] = [&ecs](const ApiContext&, const json& in) -> Result<JsonReply> {
     BERTH_TRY(std::string arn, Required(in, "resourceArn"));
     BERTH_TRY(auto tags, ecs::TagsFromJson(in.value("tags", json::array())));
     BERTH_RETURN_IF_ERROR(ecs.TagResource(arn, tags));
     return json::object();
   };
-  ops["UntagResource"] = [&ecs](const ApiContext&, const json& in) -> Result<json> {
+  ops["UntagResource"] = [&ecs](const ApiContext&, const json& in) -> Result<JsonReply> {
     BERTH_TRY(std::string arn, Required(in, "resourceArn"));
     BERTH_RETURN_IF_ERROR(ecs.UntagResource(arn, StrList(in, "tagKeys")));
     return json::object();
   };
-  ops["ListTagsForResource"] = [&ecs](const ApiContext&, const json& in) -> Result<json> {
+  ops["ListTagsForResource"] = [&ecs](const ApiContext&, const json& in) -> Result<JsonReply> {
     BERTH_TRY(std::string arn, Required(in, "resourceArn"));
     BERTH_TRY(auto tags, ecs.ListTagsForResource(arn));
     return json{{"tags", ecs::TagsToJson(tags)}};

@@ -53,3 +53,41 @@ TEST(Db, TransactionRollsBackWithoutCommit) {
 }
 
 }  // namespace berth::store
+
+namespace berth::store {
+
+TEST(Db, CachedStatementsAreResetBetweenUses) {
+  auto db = Db::Open(":memory:");
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((*db)->Exec("CREATE TABLE t(x); INSERT INTO t VALUES (1), (2), (3);").ok());
+  for (int round = 0; round < 3; ++round) {
+    auto s = (*db)->Prepare("SELECT x FROM t WHERE x >= ?1 ORDER BY x");
+    ASSERT_TRUE(s.ok());
+    s->Bind(1, int64_t{2});
+    ASSERT_TRUE(*s->Step());
+    EXPECT_EQ(s->ColumnInt(0), 2);  // a statement left mid-result must come back reset
+  }
+  // The same SQL prepared twice at once gives two independent statements.
+  auto a = (*db)->Prepare("SELECT x FROM t ORDER BY x");
+  auto b = (*db)->Prepare("SELECT x FROM t ORDER BY x");
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(*a->Step());
+  ASSERT_TRUE(*a->Step());
+  ASSERT_TRUE(*b->Step());
+  EXPECT_EQ(a->ColumnInt(0), 2);
+  EXPECT_EQ(b->ColumnInt(0), 1);
+}
+
+TEST(Db, SecondOpenOfTheSameFileIsRefused) {
+  std::string path = ::testing::TempDir() + "/berth-db-lock-test.db";
+  std::remove(path.c_str());
+  auto first = Db::Open(path);
+  ASSERT_TRUE(first.ok());
+  auto second = Db::Open(path);
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.error().message.find("in use"), std::string::npos);
+  first.value().reset();
+  EXPECT_TRUE(Db::Open(path).ok());
+}
+
+}  // namespace berth::store
