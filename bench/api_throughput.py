@@ -129,7 +129,7 @@ def main():
             "DescribeClusters": lambda n: json.dumps({"clusters": ["default"]}),
             "RegisterTaskDefinition": lambda n: json.dumps(
                 {"family": "wrk", "containerDefinitions": [
-                    {"name": "app", "image": "busybox", "command": ["sleep", "1"],
+                    {"name": "app", "image": "busybox", "command": ["sleep", "1"], "memory": 64,
                      "environment": [{"name": "K", "value": "v"}]}]}),
             "DescribeTasks": lambda n: json.dumps({"cluster": "default", "tasks": arns[n]}),
         }

@@ -32,7 +32,8 @@ def main():
         ecs = s.client("ecs")
         ecs.create_cluster(clusterName="default")
         ecs.register_task_definition(family="sleeper", containerDefinitions=[
-            {"name": "app", "image": "busybox", "command": ["sleep", "600"], "stopTimeout": 1}])
+            {"name": "app", "image": "busybox", "command": ["sleep", "600"], "stopTimeout": 1,
+             "memory": 64}])
         rss_idle = s.rss_kib()
         arns = []
         t0 = time.perf_counter()

@@ -44,7 +44,8 @@ def main():
         ecs = s.client("ecs")
         ecs.create_cluster(clusterName="default")
         ecs.register_task_definition(family="sleeper", containerDefinitions=[
-            {"name": "app", "image": "busybox", "command": ["sleep", "60"], "stopTimeout": 1}])
+            {"name": "app", "image": "busybox", "command": ["sleep", "60"], "stopTimeout": 1,
+             "memory": 64}])
         client_ms, arns = [], []
         for _ in range(args.tasks):
             t0 = time.perf_counter()

@@ -30,7 +30,7 @@ AWS=(/usr/bin/aws --endpoint-url "$ENDPOINT")
 
 # The sample: a cluster, a task definition and one task that really runs.
 "${AWS[@]}" ecs create-cluster --cluster-name default >/dev/null
-"${AWS[@]}" ecs register-task-definition --family berth-hello --container-definitions \
+"${AWS[@]}" ecs register-task-definition --family berth-hello --memory 128 --container-definitions \
   '[{"name":"hello","image":"busybox","command":["sh","-c","echo hello from a berth task on $(hostname), region $AWS_REGION"]}]' \
   >/dev/null
 TASK=$("${AWS[@]}" ecs run-task --task-definition berth-hello --query 'tasks[0].taskArn' --output text)

@@ -174,6 +174,12 @@ Result<json> NormalizeTaskDefinition(const json& request) {
   std::set<std::string> names;
   for (json& c : doc["containerDefinitions"]) {
     BERTH_RETURN_IF_ERROR(CheckContainer(c, names, network_mode));
+    // ECS needs a memory size somewhere: the task's, or each container's hard or soft limit.
+    if (!doc.contains("memory") && !c.contains("memory") && !c.contains("memoryReservation")) {
+      return errors::Client("Invalid setting for container '" + c["name"].get<std::string>() +
+                            "'. At least one of 'memory' or 'memoryReservation' must be "
+                            "specified.");
+    }
   }
   for (const json& c : doc["containerDefinitions"]) {
     if (!c.contains("dependsOn")) {

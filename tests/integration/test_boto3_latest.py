@@ -14,7 +14,7 @@ SCRIPT = textwrap.dedent("""
                        aws_access_key_id=os.environ["AK"], aws_secret_access_key=os.environ["SK"])
     fam = os.environ["FAM"]
     ecs.register_task_definition(family=fam, containerDefinitions=[
-        {"name": "app", "image": "x", "command": ["sh", "-c", "exit 7"]}])
+        {"name": "app", "image": "x", "command": ["sh", "-c", "exit 7"], "memory": 64}])
     arn = ecs.run_task(taskDefinition=fam)["tasks"][0]["taskArn"]
     ecs.get_waiter("tasks_stopped").wait(tasks=[arn], WaiterConfig={"Delay": 1, "MaxAttempts": 30})
     t = ecs.describe_tasks(tasks=[arn])["tasks"][0]

@@ -7,7 +7,7 @@ from botocore.exceptions import ClientError
 
 from conftest import CLIS
 
-CONTAINERS = [{"name": "app", "image": "busybox", "command": ["sleep", "1"],
+CONTAINERS = [{"name": "app", "image": "busybox", "command": ["sleep", "1"], "memory": 128,
                "ulimits": [{"name": "nofile", "softLimit": 1024, "hardLimit": 2048}],
                "logConfiguration": {"logDriver": "awslogs",
                                     "options": {"awslogs-group": "/ecs/x"}}}]
@@ -40,7 +40,8 @@ def test_delete_cluster_refused_while_tasks_are_active(server, name):
     ecs = server.boto3("ecs")
     ecs.create_cluster(clusterName=name)
     ecs.register_task_definition(family=name, containerDefinitions=[
-        {"name": "app", "image": "x", "command": ["sleep", "600"], "stopTimeout": 2}])
+        {"name": "app", "image": "x", "command": ["sleep", "600"], "stopTimeout": 2,
+         "memory": 128}])
     arn = ecs.run_task(cluster=name, taskDefinition=name)["tasks"][0]["taskArn"]
     ecs.get_waiter("tasks_running").wait(cluster=name, tasks=[arn],
                                          WaiterConfig={"Delay": 1, "MaxAttempts": 30})
@@ -112,6 +113,11 @@ def test_cli_paginates_list_task_definitions(server, name, cli):
 def test_register_validation_errors(server, name):
     ecs = server.boto3("ecs")
     with pytest.raises(ClientError) as e:
+        ecs.register_task_definition(family=name, containerDefinitions=[
+            {"name": "app", "image": "x"}])
+    assert code_of(e) == "ClientException"
+    assert "At least one of 'memory' or 'memoryReservation'" in e.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as e:
         ecs.register_task_definition(family=name, containerDefinitions=[])
     assert code_of(e) == "ClientException"
     assert e.value.response["Error"]["Message"] == "Container list cannot be empty."
@@ -120,7 +126,8 @@ def test_register_validation_errors(server, name):
     assert code_of(e) == "ClientException"
     with pytest.raises(ClientError) as e:
         ecs.register_task_definition(family=name, containerDefinitions=[
-            {"name": "a", "image": "x", "dependsOn": [{"containerName": "b", "condition": "START"}]}])
+            {"name": "a", "image": "x", "memory": 128,
+             "dependsOn": [{"containerName": "b", "condition": "START"}]}])
     assert code_of(e) == "ClientException"
     with pytest.raises(ClientError) as e:
         ecs.describe_task_definition(taskDefinition=name)
@@ -140,7 +147,8 @@ def test_describe_tasks_reports_missing(server):
 def test_run_task_count_and_list_filters(server, name):
     ecs = server.boto3("ecs")
     ecs.register_task_definition(family=name, containerDefinitions=[
-        {"name": "app", "image": "x", "command": ["sleep", "600"], "stopTimeout": 1}])
+        {"name": "app", "image": "x", "command": ["sleep", "600"], "stopTimeout": 1,
+         "memory": 128}])
     out = ecs.run_task(taskDefinition=name, count=3, startedBy=name, group="batch:" + name)
     arns = [t["taskArn"] for t in out["tasks"]]
     assert len(arns) == 3

@@ -9,6 +9,7 @@ from conftest import CLIS, wait_for
 
 
 def register(server, family, containers, cli=None, **extra):
+    extra.setdefault("memory", "512")  # ECS needs a memory size on the task or each container
     args = ["ecs", "register-task-definition", "--family", family,
             "--container-definitions", json.dumps(containers)]
     for k, v in extra.items():

@@ -28,6 +28,7 @@ json TaskDefinitionRequest(const std::string& family) {
       {"name": "app", "image": "busybox", "command": ["sleep", "60"]},
       {"name": "log", "image": "busybox", "essential": false, "command": ["sleep", "60"]}]})");
   doc["family"] = family;
+  doc["memory"] = "512";
   return doc;
 }
 

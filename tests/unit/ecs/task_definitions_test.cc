@@ -8,7 +8,7 @@ using nlohmann::json;
 
 namespace {
 json Minimal() {
-  return json::parse(R"({"family": "web", "containerDefinitions": [
+  return json::parse(R"({"family": "web", "memory": "512", "containerDefinitions": [
       {"name": "app", "image": "busybox", "command": ["httpd", "-f"],
        "portMappings": [{"containerPort": 8080}]}]})");
 }
@@ -72,6 +72,19 @@ TEST(TaskDefinitions, RejectsWithEcsCodes) {
   bad_hc["containerDefinitions"][0]["healthCheck"] = {{"command", {"CMD", "true"}},
                                                       {"interval", 1}};
   EXPECT_FALSE(NormalizeTaskDefinition(bad_hc).ok());
+}
+
+TEST(TaskDefinitions, NeedsMemoryOnTheTaskOrEachContainer) {
+  json req = Minimal();
+  req.erase("memory");
+  auto r = NormalizeTaskDefinition(req);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().aws_code, "ClientException");
+  EXPECT_EQ(r.error().message,
+            "Invalid setting for container 'app'. At least one of 'memory' or "
+            "'memoryReservation' must be specified.");
+  req["containerDefinitions"][0]["memoryReservation"] = 64;
+  EXPECT_TRUE(NormalizeTaskDefinition(req).ok());
 }
 
 TEST(TaskDefinitions, ParsesReferences) {
