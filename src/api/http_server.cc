@@ -83,8 +83,9 @@ class Session : public std::enable_shared_from_this<Session> {
     auto& msg = parser_->get();
     bool keep_alive = msg.keep_alive();
     HttpRequest req = ToRequest(msg);
-    HttpResponse res = handler_(req);
-    Send(res, keep_alive);
+    handler_(req, [self = shared_from_this(), keep_alive](HttpResponse res) {
+      self->Send(res, keep_alive);
+    });
   }
 
   void Send(const HttpResponse& res, bool keep_alive) {

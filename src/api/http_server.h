@@ -21,7 +21,10 @@ namespace berth::api {
 
 class HttpServer {
  public:
-  using Handler = std::function<HttpResponse(HttpRequest&)>;
+  // Answers a request by calling `respond` once, now or later (the server may hold replies
+  // until a batch of writes is committed). The session reads nothing more until then.
+  using Respond = std::function<void(HttpResponse)>;
+  using Handler = std::function<void(HttpRequest&, Respond)>;
   // A 413 is answered by the server itself; `too_large` renders its body (protocol-aware).
   using TooLargeHandler = std::function<HttpResponse(const HttpRequest& head)>;
 

@@ -419,7 +419,7 @@ Result<RunTaskResult> EcsService::RunTask(const RunTaskRequest& req) {
     BERTH_RETURN_IF_ERROR(txn.Commit());
   }
   for (const Task& t : created) {
-    StartOnAgent(t, td);
+    after_commit_([this, t, td] { StartOnAgent(t, td); });
   }
   result.tasks = std::move(created);
   return result;
@@ -468,7 +468,9 @@ Result<Task> EcsService::StopTask(const std::string& cluster_ref, const std::str
       t.stopping_ms = clock_.NowMillis();
     });
     if (agent_) {
-      agent_->StopTask(task->id, agent::StopCode::UserInitiated, why);
+      after_commit_([this, id = task->id, why] {
+        agent_->StopTask(id, agent::StopCode::UserInitiated, why);
+      });
     }
     BERTH_TRY(task, LoadTask(task->id));
   }

@@ -2,6 +2,7 @@
 // EcsService: the ECS control plane (clusters, task definitions, tasks) and the agent's status
 // sink. Typed requests in, Result out; no HTTP here. Runs on the control thread.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -108,6 +109,12 @@ class EcsService final : public agent::TaskStatusSink {
   void OnTaskStopped(const std::string& task_id) override;
 
   const EcsConfig& config() const { return config_; }
+  // How side effects outside the store (starting and stopping containers) wait for the
+  // current store batch to commit, so that no container runs for a task the store never
+  // recorded. Default: run at once (no batching).
+  using AfterCommit = std::function<void(std::function<void()>)>;
+  void SetAfterCommit(AfterCommit after_commit) { after_commit_ = std::move(after_commit); }
+
   // The environment every container starts with; known only once the endpoint is bound.
   void SetBaseEnvironment(std::vector<std::pair<std::string, std::string>> env) {
     config_.base_environment = std::move(env);
@@ -138,6 +145,7 @@ class EcsService final : public agent::TaskStatusSink {
   core::IdSource& ids_;
   EcsConfig config_;
   agent::Agent* agent_ = nullptr;
+  AfterCommit after_commit_ = [](std::function<void()> f) { f(); };
   // Every cluster, by name; every task that is not STOPPED plus recently read stopped ones.
   std::map<std::string, Cluster> clusters_;
   std::unordered_map<std::string, Task> tasks_;

@@ -17,6 +17,7 @@
 #include "core/asio.h"
 #include "core/log.h"
 #include "ecs/ecs_service.h"
+#include "server/commit_batcher.h"
 #include "store/db.h"
 
 namespace berth::server {
@@ -107,8 +108,15 @@ int RunServer(const ServerOptions& opts) {
   registry.Add(api::MakeEcsHandlers(ecs));
   registry.Add(api::MakeStsHandlers());
   api::FrontDoor front_door(registry, verifier, clock, ids, opts.region, opts.account_id);
+  CommitBatcher batcher(io, **db);
+  ecs.SetAfterCommit([&batcher](std::function<void()> f) { batcher.AfterCommit(std::move(f)); });
   api::HttpServer http(
-      io, [&](api::HttpRequest& req) { return front_door.Handle(req); },
+      io,
+      [&](api::HttpRequest& req, api::HttpServer::Respond respond) {
+        batcher.Enter();
+        auto res = std::make_shared<api::HttpResponse>(front_door.Handle(req));
+        batcher.AfterCommit([respond = std::move(respond), res] { respond(std::move(*res)); });
+      },
       [&](const api::HttpRequest& head) { return front_door.TooLarge(head); }, kBodyLimit);
   auto bound = http.Listen(host, port);
   if (!bound.ok()) {

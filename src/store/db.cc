@@ -145,11 +145,11 @@ Result<Stmt> Db::Prepare(std::string_view sql) {
 
 std::string Db::LastErrorMessage() const { return sqlite3_errmsg(db_); }
 
-Transaction::Transaction(Db& db) : db_(db) { began_ = db_.Exec("BEGIN IMMEDIATE").ok(); }
+Transaction::Transaction(Db& db) : db_(db) { began_ = db_.Exec("SAVEPOINT berth_txn").ok(); }
 
 Transaction::~Transaction() {
   if (began_ && !done_) {
-    (void)db_.Exec("ROLLBACK");
+    (void)db_.Exec("ROLLBACK TO berth_txn; RELEASE berth_txn");
   }
 }
 
@@ -157,8 +157,25 @@ Status Transaction::Commit() {
   if (!began_) {
     return InternalError("transaction did not begin: " + db_.LastErrorMessage());
   }
-  BERTH_RETURN_IF_ERROR(db_.Exec("COMMIT"));
+  BERTH_RETURN_IF_ERROR(db_.Exec("RELEASE berth_txn"));
   done_ = true;
+  return OkStatus();
+}
+
+Status Db::BeginBatch() {
+  BERTH_ASSERT(!in_batch_, "BeginBatch inside a batch");
+  BERTH_RETURN_IF_ERROR(Exec("BEGIN"));
+  in_batch_ = true;
+  return OkStatus();
+}
+
+Status Db::CommitBatch() {
+  BERTH_ASSERT(in_batch_, "CommitBatch without a batch");
+  in_batch_ = false;
+  if (Status s = Exec("COMMIT"); !s.ok()) {
+    (void)Exec("ROLLBACK");
+    return s;
+  }
   return OkStatus();
 }
 

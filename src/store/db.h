@@ -68,18 +68,29 @@ class Db {
   std::string LastErrorMessage() const;
   sqlite3* handle() { return db_; }
 
+  // Group commit: BeginBatch opens a transaction that every later statement (and Transaction,
+  // as a savepoint inside it) joins until CommitBatch. The server opens one per turn of its
+  // event loop and holds the turn's replies until the commit, so one WAL write serves many
+  // calls and nothing is acknowledged before it is stored.
+  // REQUIRES: BeginBatch only when !in_batch(); CommitBatch only when in_batch().
+  Status BeginBatch();
+  Status CommitBatch();
+  bool in_batch() const { return in_batch_; }
+
  private:
   friend class Stmt;
   explicit Db(sqlite3* db) : db_(db) {}
   void Release(sqlite3_stmt* stmt);
 
   sqlite3* db_;
+  bool in_batch_ = false;
   // SQL text -> a prepared statement not currently handed out.
   std::unordered_map<std::string, sqlite3_stmt*> idle_;
   std::unordered_map<sqlite3_stmt*, std::string> sql_of_;
 };
 
-// RAII transaction: rolls back unless Commit() succeeded.
+// RAII transaction (a SQLite savepoint, so it nests inside a batch): rolls back unless Commit()
+// succeeded. Inside a batch, Commit() makes the changes part of the batch's commit.
 class Transaction {
  public:
   explicit Transaction(Db& db);

@@ -91,3 +91,30 @@ TEST(Db, SecondOpenOfTheSameFileIsRefused) {
 }
 
 }  // namespace berth::store
+
+namespace berth::store {
+
+TEST(Db, TransactionsNestInsideABatch) {
+  auto db = Db::Open(":memory:");
+  ASSERT_TRUE(db.ok());
+  Db& d = **db;
+  ASSERT_TRUE(d.Exec("CREATE TABLE t(x)").ok());
+  ASSERT_TRUE(d.BeginBatch().ok());
+  ASSERT_TRUE(d.Exec("INSERT INTO t VALUES (1)").ok());
+  {
+    Transaction undone(d);
+    ASSERT_TRUE(d.Exec("INSERT INTO t VALUES (2)").ok());
+  }  // rolled back: only its own insert goes
+  {
+    Transaction kept(d);
+    ASSERT_TRUE(d.Exec("INSERT INTO t VALUES (3)").ok());
+    ASSERT_TRUE(kept.Commit().ok());
+  }
+  ASSERT_TRUE(d.CommitBatch().ok());
+  EXPECT_FALSE(d.in_batch());
+  auto s = d.Prepare("SELECT group_concat(x) FROM t");
+  ASSERT_TRUE(*s->Step());
+  EXPECT_EQ(s->ColumnText(0), "1,3");
+}
+
+}  // namespace berth::store
