@@ -78,6 +78,23 @@ class Berth:
         env.pop("BERTH_ROOT_SECRET_ACCESS_KEY", None)
         return env
 
+    def reap_tasks(self):
+        """Ends every container this server started (berth server leaves tasks running when it
+        stops, by design). Only this data directory's berth-shim processes, by PID."""
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                cmd = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+            except OSError:
+                continue
+            if len(cmd) > 1 and cmd[0].endswith(b"berth-shim") and \
+                    cmd[1].startswith(self.data_dir.encode() + b"/"):
+                try:
+                    os.kill(int(pid), signal.SIGUSR1)  # the shim SIGKILLs its container
+                except ProcessLookupError:
+                    pass
+
     def stop(self):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -142,6 +159,7 @@ def server(tmp_path_factory):
     b.aws("ecs", "create-cluster", "--cluster-name", "default")
     yield b
     b.stop()
+    b.reap_tasks()
 
 
 @pytest.fixture
@@ -151,6 +169,7 @@ def own_server(tmp_path):
     b.aws("ecs", "create-cluster", "--cluster-name", "default")
     yield b
     b.stop()
+    b.reap_tasks()
 
 
 @pytest.fixture

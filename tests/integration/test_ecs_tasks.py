@@ -233,3 +233,33 @@ def test_second_server_on_the_same_data_dir_refuses_to_start(own_server):
         second.start()
     assert own_server.alive()
     assert own_server.aws("ecs", "list-clusters")["clusterArns"]
+
+
+def test_entry_point_and_working_directory(server, name, tmp_path):
+    out = tmp_path / "where"
+    register(server, name, [{"name": "app", "image": "app", "entryPoint": ["sh", "-c"],
+                             "command": [f"pwd > {out}; echo \"$0\" >> {out}", "argzero"],
+                             "workingDirectory": str(tmp_path)}])
+    task = run_task(server, name)
+    server.aws("ecs", "wait", "tasks-stopped", "--tasks", task["taskArn"])
+    assert describe(server, task["taskArn"])["containers"][0]["exitCode"] == 0
+    assert out.read_text().split() == [str(tmp_path), "argzero"]
+
+
+def test_depends_on_healthy_waits_for_the_health_check(server, name, tmp_path):
+    checked = tmp_path / "db-checked"
+    register(server, name, [
+        {"name": "db", "image": "db", "essential": False, "command": ["sleep", "600"],
+         "stopTimeout": 2,
+         "healthCheck": {"command": ["CMD-SHELL", f"touch {checked}"], "interval": 5,
+                         "timeout": 2, "retries": 1}},
+        {"name": "app", "image": "app",
+         "command": ["sh", "-c", f"test -f {checked} && exit 0 || exit 9"],
+         "dependsOn": [{"containerName": "db", "condition": "HEALTHY"}]},
+    ])
+    task = run_task(server, name)
+    server.aws("ecs", "wait", "tasks-stopped", "--tasks", task["taskArn"])
+    t = describe(server, task["taskArn"])
+    app = [c for c in t["containers"] if c["name"] == "app"][0]
+    assert app["exitCode"] == 0
+    assert t["stopCode"] == "EssentialContainerExited"

@@ -235,3 +235,35 @@ def test_malformed_cbor(server, unchanged):
     assert status == 400
     assert parse_cbor_error(status, headers, data) in ("SerializationException",
                                                        "UnknownOperationException")
+
+
+def query_call(server, body, service="sts"):
+    return signed(server, body, {"Content-Type": "application/x-www-form-urlencoded"},
+                  service=service)
+
+
+def test_query_unknown_action(server, unchanged):
+    status, _, data = query_call(server, b"Action=LaunchRockets&Version=2011-06-15")
+    assert status == 400
+    assert b"<Code>InvalidAction</Code>" in data
+
+
+def test_query_missing_action(server, unchanged):
+    status, _, data = query_call(server, b"Version=2011-06-15&Foo=%zz%")
+    assert status == 400
+    assert b"<Code>MissingAction</Code>" in data
+
+
+def test_query_service_not_served_yet(server, unchanged):
+    status, _, data = query_call(server, b"Action=DescribeLoadBalancers&Version=2015-12-01",
+                                 service="elasticloadbalancing")
+    assert status == 400
+    assert b"<ErrorResponse" in data
+
+
+def test_json_service_not_served_yet(server, unchanged):
+    status, _, data = signed(server, b"{}", {"X-Amz-Target": "Logs_20140328.DescribeLogGroups",
+                                             "Content-Type": "application/x-amz-json-1.1"},
+                             service="logs")
+    assert status == 400
+    assert json.loads(data)["__type"] == "UnknownOperationException"
