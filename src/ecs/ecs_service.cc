@@ -530,105 +530,74 @@ Result<Page<std::string>> EcsService::ListTasks(const ListTasksRequest& req) {
 
 // ---- tags --------------------------------------------------------------------------------
 
-namespace {
-void MergeTags(std::vector<Tag>& into, const std::vector<Tag>& add) {
-  for (const Tag& t : add) {
-    auto it = std::find_if(into.begin(), into.end(), [&](const Tag& x) { return x.key == t.key; });
-    if (it != into.end()) {
-      it->value = t.value;
-    } else {
-      into.push_back(t);
-    }
-  }
-}
-}  // namespace
 
-Status EcsService::TagResource(const std::string& arn_text, const std::vector<Tag>& tags) {
+Status EcsService::EditResourceTags(const std::string& arn_text, bool save,
+                                    const std::function<void(std::vector<Tag>&)>& edit) {
   auto arn = core::ParseArn(arn_text);
   if (!arn || arn->service != "ecs") {
     return errors::InvalidParameter("The ARN provided is invalid.");
   }
+  auto check = [](const std::vector<Tag>& tags) -> Status {
+    if (tags.size() > 50) {
+      return errors::InvalidParameter("A resource can have at most 50 tags.");
+    }
+    return OkStatus();
+  };
   const std::string& res = arn->resource;
   if (res.rfind("cluster/", 0) == 0) {
     BERTH_TRY(Cluster c, RequireCluster(res.substr(8)));
-    MergeTags(c.tags, tags);
-    if (c.tags.size() > 50) {
-      return errors::InvalidParameter("A resource can have at most 50 tags.");
-    }
-    return SaveCluster(c);
+    edit(c.tags);
+    BERTH_RETURN_IF_ERROR(check(c.tags));
+    return save ? SaveCluster(c) : OkStatus();
   }
   if (res.rfind("task-definition/", 0) == 0) {
     BERTH_TRY(TaskDefinition td, ResolveTaskDefinition(arn_text));
-    MergeTags(td.tags, tags);
-    return store_.UpdateTaskDefinition(td);
+    edit(td.tags);
+    BERTH_RETURN_IF_ERROR(check(td.tags));
+    return save ? store_.UpdateTaskDefinition(td) : OkStatus();
   }
   if (res.rfind("task/", 0) == 0) {
     BERTH_TRY(std::optional<Task> t, LoadTask(NameFromRef(arn_text)));
     if (!t) {
       return errors::ResourceNotFound("The specified task is not found.");
     }
-    UpdateTask(t->id, [&](Task& task) { MergeTags(task.tags, tags); });
+    edit(t->tags);
+    BERTH_RETURN_IF_ERROR(check(t->tags));
+    if (save) {
+      UpdateTask(t->id, [&](Task& task) { task.tags = t->tags; });
+    }
     return OkStatus();
   }
   return errors::InvalidParameter("The ARN provided is invalid.");
 }
 
-Status EcsService::UntagResource(const std::string& arn_text, const std::vector<std::string>& keys) {
-  auto drop = [&](std::vector<Tag>& tags) {
+Status EcsService::TagResource(const std::string& arn, const std::vector<Tag>& tags) {
+  return EditResourceTags(arn, true, [&](std::vector<Tag>& into) {
+    for (const Tag& t : tags) {
+      auto it = std::find_if(into.begin(), into.end(), [&](const Tag& x) { return x.key == t.key; });
+      if (it != into.end()) {
+        it->value = t.value;
+      } else {
+        into.push_back(t);
+      }
+    }
+  });
+}
+
+Status EcsService::UntagResource(const std::string& arn, const std::vector<std::string>& keys) {
+  return EditResourceTags(arn, true, [&](std::vector<Tag>& tags) {
     tags.erase(std::remove_if(tags.begin(), tags.end(),
                               [&](const Tag& t) {
                                 return std::find(keys.begin(), keys.end(), t.key) != keys.end();
                               }),
                tags.end());
-  };
-  auto arn = core::ParseArn(arn_text);
-  if (!arn || arn->service != "ecs") {
-    return errors::InvalidParameter("The ARN provided is invalid.");
-  }
-  const std::string& res = arn->resource;
-  if (res.rfind("cluster/", 0) == 0) {
-    BERTH_TRY(Cluster c, RequireCluster(res.substr(8)));
-    drop(c.tags);
-    return SaveCluster(c);
-  }
-  if (res.rfind("task-definition/", 0) == 0) {
-    BERTH_TRY(TaskDefinition td, ResolveTaskDefinition(arn_text));
-    drop(td.tags);
-    return store_.UpdateTaskDefinition(td);
-  }
-  if (res.rfind("task/", 0) == 0) {
-    BERTH_TRY(std::optional<Task> t, LoadTask(NameFromRef(arn_text)));
-    if (!t) {
-      return errors::ResourceNotFound("The specified task is not found.");
-    }
-    UpdateTask(t->id, [&](Task& task) { drop(task.tags); });
-    return OkStatus();
-  }
-  return errors::InvalidParameter("The ARN provided is invalid.");
+  });
 }
 
-Result<std::vector<Tag>> EcsService::ListTagsForResource(const std::string& arn_text) {
-  auto arn = core::ParseArn(arn_text);
-  if (!arn || arn->service != "ecs") {
-    return errors::InvalidParameter("The ARN provided is invalid.");
-  }
-  const std::string& res = arn->resource;
-  if (res.rfind("cluster/", 0) == 0) {
-    BERTH_TRY(Cluster c, RequireCluster(res.substr(8)));
-    return c.tags;
-  }
-  if (res.rfind("task-definition/", 0) == 0) {
-    BERTH_TRY(TaskDefinition td, ResolveTaskDefinition(arn_text));
-    return td.tags;
-  }
-  if (res.rfind("task/", 0) == 0) {
-    BERTH_TRY(std::optional<Task> t, LoadTask(NameFromRef(arn_text)));
-    if (!t) {
-      return errors::ResourceNotFound("The specified task is not found.");
-    }
-    return t->tags;
-  }
-  return errors::InvalidParameter("The ARN provided is invalid.");
+Result<std::vector<Tag>> EcsService::ListTagsForResource(const std::string& arn) {
+  std::vector<Tag> out;
+  BERTH_RETURN_IF_ERROR(EditResourceTags(arn, false, [&](std::vector<Tag>& tags) { out = tags; }));
+  return out;
 }
 
 // ---- agent status ------------------------------------------------------------------------

@@ -137,6 +137,10 @@ class EcsService final : public agent::TaskStatusSink {
   Result<std::optional<Task>> LoadTask(const std::string& id);
   Status SaveTask(const Task& task);
   void EvictStoppedTasksIfFull();
+  // Applies `edit` to the tags of the cluster, task definition or task named by `arn_text`,
+  // checks ECS's 50-tag limit, and saves the result when `save`.
+  Status EditResourceTags(const std::string& arn_text, bool save,
+                          const std::function<void(std::vector<Tag>&)>& edit);
   Result<std::map<std::string, int>> CountActiveTasks(const std::string& cluster_arn);
 
   store::Db& db_;

@@ -72,6 +72,21 @@ Result<TaskDefinition> ReadTaskDefinition(store::Stmt& s, const std::string& reg
   return td;
 }
 
+// Reads every row of a statement whose first column is a task document.
+Result<std::vector<Task>> ReadTasks(store::Stmt& s) {
+  std::vector<Task> out;
+  for (;;) {
+    BERTH_TRY(bool row, s.Step());
+    if (!row) {
+      break;
+    }
+    BERTH_TRY(json doc, ParseStored(s.ColumnText(0)));
+    BERTH_TRY(Task t, TaskFromJson(doc));
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
 }  // namespace
 
 Status EcsStore::Migrate() { return store::ApplyMigrations(db_, Migrations()); }
@@ -242,33 +257,13 @@ Result<std::vector<Task>> EcsStore::ListTasks(const TaskFilter& f, int64_t offse
                         "ORDER BY created_ms, id LIMIT ?6 OFFSET ?7"));
   s.Bind(1, f.cluster_arn).Bind(2, f.family).Bind(3, f.started_by).Bind(4, f.desired_status);
   s.Bind(5, f.group).Bind(6, static_cast<int64_t>(limit)).Bind(7, offset);
-  std::vector<Task> out;
-  for (;;) {
-    BERTH_TRY(bool row, s.Step());
-    if (!row) {
-      break;
-    }
-    BERTH_TRY(json doc, ParseStored(s.ColumnText(0)));
-    BERTH_TRY(Task t, TaskFromJson(doc));
-    out.push_back(std::move(t));
-  }
-  return out;
+  return ReadTasks(s);
 }
 
 Result<std::vector<Task>> EcsStore::ActiveTasks() {
   BERTH_TRY(store::Stmt s,
             db_.Prepare("SELECT doc FROM ecs_tasks WHERE last_status != 'STOPPED' ORDER BY created_ms"));
-  std::vector<Task> out;
-  for (;;) {
-    BERTH_TRY(bool row, s.Step());
-    if (!row) {
-      break;
-    }
-    BERTH_TRY(json doc, ParseStored(s.ColumnText(0)));
-    BERTH_TRY(Task t, TaskFromJson(doc));
-    out.push_back(std::move(t));
-  }
-  return out;
+  return ReadTasks(s);
 }
 
 }  // namespace berth::ecs
