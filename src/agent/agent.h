@@ -16,6 +16,7 @@
 #include <string>
 
 #include "agent/driver.h"
+#include "agent/log_sink.h"
 #include "agent/task_spec.h"
 #include "agent/task_status.h"
 #include "core/clock.h"
@@ -37,7 +38,10 @@ struct ContainerRecord {
 
 class Agent {
  public:
-  Agent(boost::asio::io_context& io, Driver& driver, TaskStatusSink& sink);
+  // `log_sink` (optional) receives the output of containers using the awslogs driver; without
+  // one, output stays in the container's files only.
+  Agent(boost::asio::io_context& io, Driver& driver, TaskStatusSink& sink,
+        ContainerLogSink* log_sink = nullptr, const core::Clock* clock = nullptr);
   ~Agent();
 
   // Starts a task's containers in dependsOn order. REQUIRES: no task with this id is running.
@@ -54,11 +58,16 @@ class Agent {
  private:
   friend class TaskRunner;
   void Finished(const std::string& task_id);
+  void SchedulePoll();
 
   boost::asio::io_context& io_;
   Driver& driver_;
   TaskStatusSink& sink_;
+  ContainerLogSink* log_sink_;
+  const core::Clock& clock_;
   std::map<std::string, std::unique_ptr<TaskRunner>> runners_;
+  struct PollTimer;  // keeps Asio out of this widely included header
+  std::unique_ptr<PollTimer> poll_timer_;
 };
 
 }  // namespace berth::agent

@@ -29,6 +29,7 @@ struct TaskRunner::Container {
   std::unique_ptr<asio::steady_timer> health_timer;
   std::unique_ptr<asio::steady_timer> kill_timer;
   bool signalled = false;
+  std::unique_ptr<LogTailer> tailer;  // awslogs containers that have started
 };
 
 namespace {
@@ -70,8 +71,14 @@ const char* ConditionName(DependencyCondition c) {
 }  // namespace
 
 TaskRunner::TaskRunner(asio::io_context& io, Driver& driver, TaskStatusSink& sink, Agent& owner,
-                       TaskSpec spec)
-    : io_(io), driver_(driver), sink_(sink), owner_(owner), spec_(std::move(spec)) {
+                       TaskSpec spec, ContainerLogSink* log_sink, const core::Clock& clock)
+    : io_(io),
+      driver_(driver),
+      sink_(sink),
+      owner_(owner),
+      spec_(std::move(spec)),
+      log_sink_(log_sink),
+      clock_(clock) {
   for (const ContainerSpec& cs : spec_.containers) {
     auto c = std::make_unique<Container>();
     c->spec = &cs;
@@ -101,8 +108,14 @@ void TaskRunner::Recover(const std::map<std::string, ContainerRecord>& records) 
     if (it->second.exited) {
       c->phase = Container::Phase::Exited;
       c->exit_code = it->second.exit_code;
+      AttachTailer(*c);
+      if (c->tailer) {
+        c->tailer->Poll(/*final=*/true);  // whatever the restart left unsent
+        c->tailer.reset();
+      }
       continue;
     }
+    AttachTailer(*c);
     c->handle = driver_.Recover(c->dir, it->second.driver_state);
     c->phase = Container::Phase::Running;
     c->started = std::chrono::steady_clock::now();
@@ -228,6 +241,21 @@ void TaskRunner::StartContainer(Container& c) {
     b.protocol = pm.protocol;
     c.bindings.push_back(b);
   }
+  if (c.spec->awslogs && log_sink_ != nullptr) {
+    Status group = log_sink_->CheckGroup(c.spec->awslogs->group, c.spec->awslogs->create_group);
+    if (!group.ok()) {
+      // ECS's wording when the awslogs driver cannot set up its stream.
+      std::string why = "ResourceInitializationError: failed to validate logger args: create "
+                        "stream has been retried 1 times: failed to create Cloudwatch log "
+                        "stream: " + group.error().aws_code + ": " + group.error().message;
+      asio::post(io_, [this, &c, why, alive = alive_] {
+        if (*alive) {
+          OnExited(c, std::nullopt, why);
+        }
+      });
+      return;
+    }
+  }
   ContainerLaunch launch{c.dir, c.spec->argv, EnvironmentOf(c), c.spec->working_directory};
   driver_.Start(launch, [this, &c, alive = alive_](Result<std::unique_ptr<ContainerHandle>> r) {
     if (!*alive) {
@@ -248,6 +276,7 @@ void TaskRunner::OnStarted(Container& c, std::unique_ptr<ContainerHandle> handle
   c.handle = std::move(handle);
   c.phase = Container::Phase::Running;
   c.started = std::chrono::steady_clock::now();
+  AttachTailer(c);
   sink_.OnContainerStarted(spec_.task_id, c.spec->name, c.handle->State(), c.bindings);
   WatchExit(c);
   if (stopping_) {
@@ -277,6 +306,10 @@ void TaskRunner::OnExited(Container& c, std::optional<int> exit_code, const std:
   c.exit_code = exit_code;
   c.health_timer.reset();
   c.kill_timer.reset();
+  if (c.tailer) {
+    c.tailer->Poll(/*final=*/true);
+    c.tailer.reset();
+  }
   sink_.OnContainerExited(spec_.task_id, c.spec->name, exit_code, reason);
   if (!stopping_ && c.spec->essential) {
     if (never_started) {
@@ -320,6 +353,20 @@ void TaskRunner::SignalForStop(Container& c) {
       (void)c.handle->Signal(SIGKILL);
     }
   });
+}
+
+void TaskRunner::AttachTailer(Container& c) {
+  if (c.spec->awslogs && log_sink_ != nullptr && !c.tailer) {
+    c.tailer = std::make_unique<LogTailer>(c.dir, *c.spec->awslogs, *log_sink_, clock_);
+  }
+}
+
+void TaskRunner::PollLogs() {
+  for (auto& c : containers_) {
+    if (c->tailer) {
+      c->tailer->Poll(/*final=*/false);
+    }
+  }
 }
 
 void TaskRunner::ScheduleHealthCheck(Container& c, int delay_seconds) {
@@ -366,15 +413,55 @@ void TaskRunner::RunHealthCheck(Container& c) {
 
 // ---- Agent -------------------------------------------------------------------------------
 
-Agent::Agent(asio::io_context& io, Driver& driver, TaskStatusSink& sink)
-    : io_(io), driver_(driver), sink_(sink) {}
+namespace {
+const core::Clock& DefaultClock() {
+  static const core::SystemClock clock;
+  return clock;
+}
+constexpr auto kLogPollInterval = std::chrono::milliseconds(100);
+}  // namespace
+
+Agent::Agent(asio::io_context& io, Driver& driver, TaskStatusSink& sink,
+             ContainerLogSink* log_sink, const core::Clock* clock)
+    : io_(io),
+      driver_(driver),
+      sink_(sink),
+      log_sink_(log_sink),
+      clock_(clock != nullptr ? *clock : DefaultClock()) {
+  if (log_sink_ != nullptr) {
+    SchedulePoll();
+  }
+}
+
+struct Agent::PollTimer {
+  explicit PollTimer(asio::io_context& io) : timer(io) {}
+  asio::steady_timer timer;
+};
+
+void Agent::SchedulePoll() {
+  // One timer for every container's output: lines reach their log stream within ~100 ms.
+  if (!poll_timer_) {
+    poll_timer_ = std::make_unique<PollTimer>(io_);
+  }
+  poll_timer_->timer.expires_after(kLogPollInterval);
+  poll_timer_->timer.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) {
+      return;
+    }
+    for (auto& [id, runner] : runners_) {
+      runner->PollLogs();
+    }
+    SchedulePoll();
+  });
+}
 
 Agent::~Agent() = default;
 
 void Agent::RunTask(TaskSpec spec) {
   std::string id = spec.task_id;
   BERTH_ASSERT(runners_.count(id) == 0, "task already running");
-  auto runner = std::make_unique<TaskRunner>(io_, driver_, sink_, *this, std::move(spec));
+  auto runner = std::make_unique<TaskRunner>(io_, driver_, sink_, *this, std::move(spec),
+                                             log_sink_, clock_);
   TaskRunner* raw = runner.get();
   runners_[id] = std::move(runner);
   raw->Start();
@@ -390,7 +477,8 @@ void Agent::StopTask(const std::string& task_id, StopCode code, const std::strin
 void Agent::RecoverTask(TaskSpec spec, const std::map<std::string, ContainerRecord>& records,
                         bool stopping, StopCode code, const std::string& reason) {
   std::string id = spec.task_id;
-  auto runner = std::make_unique<TaskRunner>(io_, driver_, sink_, *this, std::move(spec));
+  auto runner = std::make_unique<TaskRunner>(io_, driver_, sink_, *this, std::move(spec),
+                                             log_sink_, clock_);
   TaskRunner* raw = runner.get();
   runners_[id] = std::move(runner);
   if (stopping) {

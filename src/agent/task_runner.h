@@ -8,18 +8,21 @@
 #include <vector>
 
 #include "agent/agent.h"
+#include "agent/log_tailer.h"
 
 namespace berth::agent {
 
 class TaskRunner {
  public:
   TaskRunner(boost::asio::io_context& io, Driver& driver, TaskStatusSink& sink, Agent& owner,
-             TaskSpec spec);
+             TaskSpec spec, ContainerLogSink* log_sink, const core::Clock& clock);
   ~TaskRunner();
 
   void Start();
   void Recover(const std::map<std::string, ContainerRecord>& records);
   void Stop(StopCode code, const std::string& reason);
+  // Forwards new output of awslogs containers (called by the agent's poll timer).
+  void PollLogs();
 
  private:
   struct Container;
@@ -33,12 +36,15 @@ class TaskRunner {
   void RunHealthCheck(Container& c);
   void SignalForStop(Container& c);
   std::vector<std::string> EnvironmentOf(const Container& c) const;
+  void AttachTailer(Container& c);
 
   boost::asio::io_context& io_;
   Driver& driver_;
   TaskStatusSink& sink_;
   Agent& owner_;
   TaskSpec spec_;
+  ContainerLogSink* log_sink_;
+  const core::Clock& clock_;
   std::vector<std::unique_ptr<Container>> containers_;
   bool running_reported_ = false;
   bool stopping_ = false;

@@ -29,6 +29,13 @@ struct PortMappingSpec {
   std::string protocol = "tcp";
 };
 
+// Where the awslogs log driver sends a container's output.
+struct AwsLogsTarget {
+  std::string group;
+  std::string stream;  // PREFIX/CONTAINER/TASK_ID, as ECS names it
+  bool create_group = false;
+};
+
 struct ContainerSpec {
   std::string name;
   std::vector<std::string> argv;
@@ -39,6 +46,7 @@ struct ContainerSpec {
   std::vector<ContainerDependency> depends_on;
   std::optional<HealthCheckSpec> health_check;
   std::vector<PortMappingSpec> port_mappings;
+  std::optional<AwsLogsTarget> awslogs;
 };
 
 struct TaskSpec {

@@ -89,7 +89,7 @@ Result<std::vector<Task>> ReadTasks(store::Stmt& s) {
 
 }  // namespace
 
-Status EcsStore::Migrate() { return store::ApplyMigrations(db_, Migrations()); }
+Status EcsStore::Migrate() { return store::ApplyMigrations(db_, "ecs", Migrations()); }
 
 Status EcsStore::PutCluster(const Cluster& c) {
   BERTH_TRY(store::Stmt s,

@@ -316,6 +316,20 @@ agent::TaskSpec BuildTaskSpec(const TaskDefinition& td, const TaskOverride& over
       h.start_period_seconds = hc.value("startPeriod", 0);
       cs.health_check = h;
     }
+    // The awslogs driver: stream PREFIX/CONTAINER/TASK_ID as ECS names it (without a prefix,
+    // which only EC2 allows and where Docker names the stream after the container id, berth
+    // uses CONTAINER/TASK_ID).
+    if (c.contains("logConfiguration") && c["logConfiguration"].value("logDriver", "") == "awslogs") {
+      const json options = c["logConfiguration"].value("options", json::object());
+      agent::AwsLogsTarget target;
+      target.group = options.value("awslogs-group", "");
+      std::string prefix = options.value("awslogs-stream-prefix", "");
+      target.stream = (prefix.empty() ? "" : prefix + "/") + cs.name + "/" + task_id;
+      target.create_group = options.value("awslogs-create-group", "") == "true";
+      if (!target.group.empty()) {
+        cs.awslogs = target;
+      }
+    }
     for (const json& pm : c.value("portMappings", json::array())) {
       agent::PortMappingSpec p;
       p.container_port = pm["containerPort"];

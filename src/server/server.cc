@@ -17,6 +17,7 @@
 #include "core/asio.h"
 #include "core/log.h"
 #include "ecs/ecs_service.h"
+#include "logs/logs_service.h"
 #include "server/commit_batcher.h"
 #include "store/db.h"
 
@@ -27,6 +28,31 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr uint64_t kBodyLimit = 16 * 1024 * 1024;
+
+// The agent's awslogs port, served by the logs service.
+class LogsSinkAdapter final : public agent::ContainerLogSink {
+ public:
+  explicit LogsSinkAdapter(logs::LogsService& logs) : logs_(logs) {}
+  Status CheckGroup(const std::string& group, bool create_group) override {
+    if (create_group || logs_.GroupExists(group)) {
+      return OkStatus();
+    }
+    return MakeError(ErrorKind::NotFound, "ResourceNotFoundException",
+                     "The specified log group does not exist.");
+  }
+  Status Append(const std::string& group, const std::string& stream, bool create_group,
+                std::vector<agent::LogLine> lines) override {
+    std::vector<logs::InputEvent> events;
+    events.reserve(lines.size());
+    for (agent::LogLine& l : lines) {
+      events.push_back({l.timestamp_ms, std::move(l.message)});
+    }
+    return logs_.AppendContainerOutput(group, stream, create_group, std::move(events));
+  }
+
+ private:
+  logs::LogsService& logs_;
+};
 
 std::string DefaultShimPath() {
   std::error_code ec;
@@ -101,11 +127,18 @@ int RunServer(const ServerOptions& opts) {
     return 1;
   }
 
+  logs::LogsService logs(**db, clock, opts.data_dir + "/logs", opts.region, opts.account_id);
+  if (Status s = logs.Open(); !s.ok()) {
+    spdlog::error("cannot open the logs store: {}", s.error().message);
+    return 1;
+  }
+
   asio::io_context io(1);
   api::CredentialStore credentials(*root);
   api::SigV4Verifier verifier(credentials);
   api::ServiceRegistry registry;
   registry.Add(api::MakeEcsHandlers(ecs));
+  registry.Add(api::MakeLogsHandlers(logs));
   registry.Add(api::MakeStsHandlers());
   api::FrontDoor front_door(registry, verifier, clock, ids, opts.region, opts.account_id);
   CommitBatcher batcher(io, **db);
@@ -140,14 +173,29 @@ int RunServer(const ServerOptions& opts) {
 
   std::string shim = opts.shim_path.empty() ? DefaultShimPath() : opts.shim_path;
   auto driver = agent::MakeProcessDriver(io, shim);
-  agent::Agent agent(io, *driver, ecs);
+  LogsSinkAdapter log_sink(logs);
+  agent::Agent agent(io, *driver, ecs, &log_sink, &clock);
   ecs.AttachAgent(agent);
+
+  // Logs housekeeping: fsync of recent appends and retention, once a second.
+  asio::steady_timer maintenance(io);
+  std::function<void()> maintain = [&] {
+    maintenance.expires_after(std::chrono::seconds(1));
+    maintenance.async_wait([&](const boost::system::error_code& ec) {
+      if (!ec) {
+        logs.Maintain();
+        maintain();
+      }
+    });
+  };
+  maintain();
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code&, int sig) {
     spdlog::info("signal {}: stopping (tasks keep running and are adopted on the next start)",
                  sig);
     http.Close();
+    logs.Maintain();
     io.stop();
   });
 

@@ -179,15 +179,22 @@ Status Db::CommitBatch() {
   return OkStatus();
 }
 
-Status ApplyMigrations(Db& db, const std::vector<Migration>& migrations) {
-  BERTH_TRY(Stmt version_stmt, db.Prepare("PRAGMA user_version"));
-  BERTH_TRY(bool has_row, version_stmt.Step());
-  int current = has_row ? static_cast<int>(version_stmt.ColumnInt(0)) : 0;
+Status ApplyMigrations(Db& db, const std::string& module,
+                       const std::vector<Migration>& migrations) {
+  BERTH_RETURN_IF_ERROR(db.Exec("CREATE TABLE IF NOT EXISTS schema_versions ("
+                                "module TEXT PRIMARY KEY, version INTEGER NOT NULL)"));
+  int current = 0;
+  {
+    BERTH_TRY(Stmt version_stmt, db.Prepare("SELECT version FROM schema_versions WHERE module = ?1"));
+    version_stmt.Bind(1, module);
+    BERTH_TRY(bool has_row, version_stmt.Step());
+    current = has_row ? static_cast<int>(version_stmt.ColumnInt(0)) : 0;
+  }
   int newest = migrations.empty() ? 0 : migrations.back().version;
   if (current > newest) {
     return InternalError(fmt::format(
-        "database schema version {} is newer than this berth knows ({}); refusing to start",
-        current, newest));
+        "the {} schema is at version {}, newer than this berth knows ({}); refusing to start",
+        module, current, newest));
   }
   for (const Migration& m : migrations) {
     if (m.version <= current) {
@@ -195,7 +202,9 @@ Status ApplyMigrations(Db& db, const std::vector<Migration>& migrations) {
     }
     Transaction txn(db);
     BERTH_RETURN_IF_ERROR(db.Exec(m.sql));
-    BERTH_RETURN_IF_ERROR(db.Exec(fmt::format("PRAGMA user_version = {}", m.version)));
+    BERTH_TRY(Stmt set, db.Prepare("INSERT INTO schema_versions(module, version) VALUES(?1, ?2) "
+                                   "ON CONFLICT(module) DO UPDATE SET version = excluded.version"));
+    BERTH_RETURN_IF_ERROR(set.Bind(1, module).Bind(2, static_cast<int64_t>(m.version)).Run());
     BERTH_RETURN_IF_ERROR(txn.Commit());
   }
   return OkStatus();

@@ -110,8 +110,9 @@ struct Migration {
   const char* sql;
 };
 
-// Applies every migration whose version is above the stored `PRAGMA user_version`.
-// Fails (and leaves the schema unchanged) if the database is newer than this binary knows.
-Status ApplyMigrations(Db& db, const std::vector<Migration>& migrations);
+// Applies, in one transaction each, every migration of `module` whose version is above the one
+// recorded for that module in the schema_versions table. Each module (ecs, logs, ...) numbers
+// its own migrations. Fails, changing nothing, if the store is newer than this binary knows.
+Status ApplyMigrations(Db& db, const std::string& module, const std::vector<Migration>& migrations);
 
 }  // namespace berth::store

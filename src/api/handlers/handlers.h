@@ -6,11 +6,16 @@
 namespace berth::ecs {
 class EcsService;
 }
+namespace berth::logs {
+class LogsService;
+}
 
 namespace berth::api {
 
 // ECS (awsJson1.1, AmazonEC2ContainerServiceV20141113).
 JsonService MakeEcsHandlers(ecs::EcsService& ecs);
+// CloudWatch Logs (awsJson1.1, Logs_20140328).
+JsonService MakeLogsHandlers(logs::LogsService& logs);
 // STS (query): GetCallerIdentity for now; AssumeRole arrives with IAM.
 QueryService MakeStsHandlers();
 

@@ -9,8 +9,8 @@ TEST(Db, MigrationsApplyOnceInOrder) {
   ASSERT_TRUE(db.ok());
   std::vector<Migration> ms = {{1, "t", "CREATE TABLE t(x INTEGER);"},
                                {2, "u", "INSERT INTO t VALUES (42);"}};
-  ASSERT_TRUE(ApplyMigrations(**db, ms).ok());
-  ASSERT_TRUE(ApplyMigrations(**db, ms).ok());  // second run is a no-op
+  ASSERT_TRUE(ApplyMigrations(**db, "test", ms).ok());
+  ASSERT_TRUE(ApplyMigrations(**db, "test", ms).ok());  // second run is a no-op
   auto s = (*db)->Prepare("SELECT COUNT(*), MAX(x) FROM t");
   ASSERT_TRUE(s.ok());
   ASSERT_TRUE(*s->Step());
@@ -18,11 +18,21 @@ TEST(Db, MigrationsApplyOnceInOrder) {
   EXPECT_EQ(s->ColumnInt(1), 42);
 }
 
+TEST(Db, ModulesVersionTheirSchemasSeparately) {
+  auto db = Db::Open(":memory:");
+  ASSERT_TRUE(db.ok());
+  std::vector<Migration> a = {{1, "a1", "CREATE TABLE a(x);"}, {2, "a2", "CREATE TABLE a2(x);"}};
+  std::vector<Migration> b = {{1, "b1", "CREATE TABLE b(x);"}};
+  ASSERT_TRUE(ApplyMigrations(**db, "a", a).ok());
+  ASSERT_TRUE(ApplyMigrations(**db, "b", b).ok());  // "a" at 2 does not make "b" look newer
+  ASSERT_TRUE(ApplyMigrations(**db, "a", a).ok());
+}
+
 TEST(Db, FailedMigrationLeavesSchemaUnchanged) {
   auto db = Db::Open(":memory:");
   ASSERT_TRUE(db.ok());
   std::vector<Migration> ms = {{1, "bad", "CREATE TABLE t(x); THIS IS NOT SQL;"}};
-  EXPECT_FALSE(ApplyMigrations(**db, ms).ok());
+  EXPECT_FALSE(ApplyMigrations(**db, "test", ms).ok());
   auto s = (*db)->Prepare("SELECT COUNT(*) FROM sqlite_master WHERE name = 't'");
   ASSERT_TRUE(s.ok());
   ASSERT_TRUE(*s->Step());
@@ -32,9 +42,10 @@ TEST(Db, FailedMigrationLeavesSchemaUnchanged) {
 TEST(Db, RefusesNewerSchema) {
   auto db = Db::Open(":memory:");
   ASSERT_TRUE(db.ok());
-  ASSERT_TRUE((*db)->Exec("PRAGMA user_version = 9").ok());
   std::vector<Migration> ms = {{1, "t", "CREATE TABLE t(x);"}};
-  Status s = ApplyMigrations(**db, ms);
+  std::vector<Migration> newer = {{1, "t", "CREATE TABLE t(x);"}, {9, "u", "CREATE TABLE u(x);"}};
+  ASSERT_TRUE(ApplyMigrations(**db, "test", newer).ok());
+  Status s = ApplyMigrations(**db, "test", ms);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.error().message.find("newer"), std::string::npos);
 }

@@ -1,0 +1,251 @@
+// CloudWatch Logs wire mapping (awsJson1.1, target prefix Logs_20140328).
+
+#include "api/handlers/handlers.h"
+#include "core/arn.h"
+#include "logs/logs_errors.h"
+#include "logs/logs_service.h"
+
+namespace berth::api {
+
+using nlohmann::json;
+
+namespace {
+
+std::string Str(const json& in, const char* key) { return in.value(key, std::string()); }
+
+// logGroupName, or logGroupIdentifier (a name or an ARN), whichever the caller sent.
+Result<std::string> GroupOf(const json& in) {
+  std::string name = Str(in, "logGroupName");
+  std::string identifier = Str(in, "logGroupIdentifier");
+  if (!name.empty() && !identifier.empty()) {
+    return logs::errors::InvalidParameter(
+        "LogGroup name and LogGroup ARN are mutually exclusive parameters.");
+  }
+  if (name.empty() && !identifier.empty()) {
+    if (auto arn = core::ParseArn(identifier); arn && arn->resource.rfind("log-group:", 0) == 0) {
+      name = arn->resource.substr(10);
+      if (name.size() >= 2 && name.compare(name.size() - 2, 2, ":*") == 0) {
+        name.resize(name.size() - 2);
+      }
+    } else {
+      name = identifier;
+    }
+  }
+  if (name.empty()) {
+    return logs::errors::InvalidParameter("Either logGroupName or logGroupIdentifier must be set.");
+  }
+  return name;
+}
+
+Result<std::string> Required(const json& in, const char* key) {
+  std::string v = Str(in, key);
+  if (v.empty()) {
+    return logs::errors::InvalidParameter(std::string("1 validation error detected: Value null "
+                                                      "at '") + key +
+                                          "' failed to satisfy constraint: Member must not be null");
+  }
+  return v;
+}
+
+std::optional<int64_t> OptTime(const json& in, const char* key) {
+  if (!in.contains(key)) {
+    return std::nullopt;
+  }
+  return in.at(key).get<int64_t>();
+}
+
+json StreamJson(const logs::LogStream& s, const std::string& group_arn) {
+  json j = {{"logStreamName", s.name},
+            {"creationTime", s.created_ms},
+            {"arn", group_arn + ":log-stream:" + s.name},
+            {"storedBytes", s.stored_bytes}};
+  if (s.first_event_ms) j["firstEventTimestamp"] = *s.first_event_ms;
+  if (s.last_event_ms) j["lastEventTimestamp"] = *s.last_event_ms;
+  if (s.last_ingestion_ms) j["lastIngestionTime"] = *s.last_ingestion_ms;
+  return j;
+}
+
+}  // namespace
+
+JsonService MakeLogsHandlers(logs::LogsService& logs) {
+  JsonService s;
+  s.signing_name = "logs";
+  s.target_prefixes = {"Logs_20140328"};
+  auto& ops = s.operations;
+
+  ops["CreateLogGroup"] = [&logs](const ApiContext&, const json& in) -> Result<JsonReply> {
+    BERTH_TRY(std::string name, Required(in, "logGroupName"));
+    auto tags = in.value("tags", std::map<std::string, std::string>{});
+    BERTH_RETURN_IF_ERROR(logs.CreateLogGroup(name, Str(in, "kmsKeyId"), tags));
+    return json::object();
+  };
+  ops["DeleteLogGroup"] = [&logs](const ApiContext&, const json& in) -> Result<JsonReply> {
+    BERTH_TRY(std::string name, Required(in, "logGroupName"));
+    BERTH_RETURN_IF_ERROR(logs.DeleteLogGroup(name));
+    return json::object();
+  };
+  ops["DescribeLogGroups"] = [&logs](const ApiContext&, const json& in) -> Result<JsonReply> {
+    BERTH_TRY(auto page, logs.DescribeLogGroups(Str(in, "logGroupNamePrefix"),
+                                                Str(in, "logGroupNamePattern"),
+                                                Str(in, "nextToken"), in.value("limit", 50)));
+    json groups = json::array();
+    for (const logs::LogGroup& g : page.items) {
+      json j = {{"logGroupName", g.name},
+                {"creationTime", g.created_ms},
+                {"metricFilterCount", 0},
+                {"arn", g.arn + ":*"},
+                {"logGroupArn", g.arn},
+                {"storedBytes", g.stored_bytes},
+                {"logGroupClass", "STANDARD"}};
+      if (g.retention_days) j["retentionInDays"] = *g.retention_days;
+      if (!g.kms_key_id.empty()) j["kmsKeyId"] = g.kms_key_id;
+      groups.push_back(std::move(j));
+    }
+    json out = {{"logGroups", groups}};
+    if (!page.next_token.empty()) out["nextToken"] = page.next_token;
+    return out;
+  };
+  ops["PutRetentionPolicy"] = [&logs](const ApiContext&, const json& in) -> Result<JsonReply> {
+    BERTH_TRY(std::string name, Required(in, "logGroupName"));
+    if (!in.contains("retentionInDays")) {
+      return logs::errors::InvalidParameter("retentionInDays must be set.");
+    }
+    BERTH_RETURN_IF_ERROR(logs.PutRetentionPolicy(name, in.at("retentionInDays").get<int>()));
+    return json::object();
+  };
+  ops["DeleteRetentionPolicy"] = [&logs](const ApiContext&, const json& in) -> Result<JsonReply> {
+    BERTH_TRY(std::string name, Required(in, "logGroupName"));
+    BERTH_RETURN_IF_ERROR(logs.DeleteRetentionPolicy(name));
+    return json::object();
+  };
+
+  ops["CreateLogStream"] = [&logs](const ApiContext&, const json& in) -> Result<JsonReply> {
+    BERTH_TRY(std::string group, Required(in, "logGroupName"));
+    BERTH_TRY(std::string stream, Required(in, "logStreamName"));
+    BERTH_RETURN_IF_ERROR(logs.CreateLogStream(group, stream));
+    return json::object();
+  };
+  ops["DeleteLogStream"] = [&logs](const ApiContext&, const json& in) -> Result<JsonReply> {
+    BERTH_TRY(std::string group, Required(in, "logGroupName"));
+    BERTH_TRY(std::string stream, Required(in, "logStreamName"));
+    BERTH_RETURN_IF_ERROR(logs.DeleteLogStream(group, stream));
+    return json::object();
+  };
+  ops["DescribeLogStreams"] = [&logs](const ApiContext&, const json& in) -> Result<JsonReply> {
+    BERTH_TRY(std::string group, GroupOf(in));
+    BERTH_TRY(auto page, logs.DescribeLogStreams(
+                             group, Str(in, "logStreamNamePrefix"),
+                             in.value("orderBy", std::string("LogStreamName")),
+                             in.value("descending", false), Str(in, "nextToken"),
+                             in.value("limit", 50)));
+    json streams = json::array();
+    for (const logs::LogStream& st : page.items) {
+      streams.push_back(StreamJson(st, logs.GroupArn(group)));
+    }
+    json out = {{"logStreams", streams}};
+    if (!page.next_token.empty()) out["nextToken"] = page.next_token;
+    return out;
+  };
+
+  ops["PutLogEvents"] = [&logs](const ApiContext&, const json& in) -> Result<JsonReply> {
+    BERTH_TRY(std::string group, Required(in, "logGroupName"));
+    BERTH_TRY(std::string stream, Required(in, "logStreamName"));
+    if (!in.contains("logEvents") || !in.at("logEvents").is_array()) {
+      return logs::errors::InvalidParameter("logEvents must be a list.");
+    }
+    std::vector<logs::InputEvent> events;
+    events.reserve(in.at("logEvents").size());
+    for (const json& e : in.at("logEvents")) {
+      events.push_back({e.at("timestamp").get<int64_t>(), e.at("message").get<std::string>()});
+    }
+    BERTH_TRY(logs::PutResult r, logs.PutLogEvents(group, stream, events));
+    json out = json::object();
+    if (r.too_new_start || r.too_old_end || r.expired_end) {
+      json info = json::object();
+      if (r.too_new_start) info["tooNewLogEventStartIndex"] = *r.too_new_start;
+      if (r.too_old_end) info["tooOldLogEventEndIndex"] = *r.too_old_end;
+      if (r.expired_end) info["expiredLogEventEndIndex"] = *r.expired_end;
+      out["rejectedLogEventsInfo"] = info;
+    }
+    return out;
+  };
+  ops["GetLogEvents"] = [&logs](const ApiContext&, const json& in) -> Result<JsonReply> {
+    logs::GetEventsRequest req;
+    BERTH_TRY(req.group, GroupOf(in));
+    BERTH_TRY(req.stream, Required(in, "logStreamName"));
+    req.start_ms = OptTime(in, "startTime");
+    req.end_ms = OptTime(in, "endTime");
+    req.next_token = Str(in, "nextToken");
+    req.limit = in.value("limit", 10000);
+    req.start_from_head = in.value("startFromHead", false);
+    BERTH_TRY(logs::GetEventsResult r, logs.GetLogEvents(req));
+    json events = json::array();
+    for (const logs::OutputEvent& e : r.events) {
+      events.push_back(
+          {{"timestamp", e.timestamp_ms}, {"message", e.message}, {"ingestionTime", e.ingestion_ms}});
+    }
+    return json{{"events", events},
+                {"nextForwardToken", r.next_forward_token},
+                {"nextBackwardToken", r.next_backward_token}};
+  };
+  ops["FilterLogEvents"] = [&logs](const ApiContext&, const json& in) -> Result<JsonReply> {
+    logs::FilterEventsRequest req;
+    BERTH_TRY(req.group, GroupOf(in));
+    req.stream_names = in.value("logStreamNames", std::vector<std::string>{});
+    req.stream_name_prefix = Str(in, "logStreamNamePrefix");
+    req.start_ms = OptTime(in, "startTime");
+    req.end_ms = OptTime(in, "endTime");
+    req.filter_pattern = Str(in, "filterPattern");
+    req.next_token = Str(in, "nextToken");
+    req.limit = in.value("limit", 10000);
+    BERTH_TRY(logs::FilterEventsResult r, logs.FilterLogEvents(req));
+    json events = json::array();
+    for (const logs::OutputEvent& e : r.events) {
+      events.push_back({{"logStreamName", e.stream},
+                        {"timestamp", e.timestamp_ms},
+                        {"message", e.message},
+                        {"ingestionTime", e.ingestion_ms},
+                        {"eventId", e.event_id}});
+    }
+    json searched = json::array();
+    for (const std::string& name : r.searched_streams) {
+      searched.push_back({{"logStreamName", name}, {"searchedCompletely", true}});
+    }
+    json out = {{"events", events}, {"searchedLogStreams", searched}};
+    if (!r.next_token.empty()) out["nextToken"] = r.next_token;
+    return out;
+  };
+
+  ops["TagResource"] = [&logs](const ApiContext&, const json& in) -> Result<JsonReply> {
+    BERTH_TRY(std::string arn, Required(in, "resourceArn"));
+    BERTH_RETURN_IF_ERROR(
+        logs.TagResource(arn, in.value("tags", std::map<std::string, std::string>{})));
+    return json::object();
+  };
+  ops["UntagResource"] = [&logs](const ApiContext&, const json& in) -> Result<JsonReply> {
+    BERTH_TRY(std::string arn, Required(in, "resourceArn"));
+    BERTH_RETURN_IF_ERROR(
+        logs.UntagResource(arn, in.value("tagKeys", std::vector<std::string>{})));
+    return json::object();
+  };
+  ops["ListTagsForResource"] = [&logs](const ApiContext&, const json& in) -> Result<JsonReply> {
+    BERTH_TRY(std::string arn, Required(in, "resourceArn"));
+    BERTH_TRY(auto tags, logs.ListTagsForResource(arn));
+    return json{{"tags", tags}};
+  };
+  // The older, group-named tag calls the CLI still offers.
+  ops["TagLogGroup"] = [&logs](const ApiContext&, const json& in) -> Result<JsonReply> {
+    BERTH_TRY(std::string name, Required(in, "logGroupName"));
+    BERTH_RETURN_IF_ERROR(logs.TagResource(logs.GroupArn(name),
+                                           in.value("tags", std::map<std::string, std::string>{})));
+    return json::object();
+  };
+  ops["ListTagsLogGroup"] = [&logs](const ApiContext&, const json& in) -> Result<JsonReply> {
+    BERTH_TRY(std::string name, Required(in, "logGroupName"));
+    BERTH_TRY(auto tags, logs.ListTagsForResource(logs.GroupArn(name)));
+    return json{{"tags", tags}};
+  };
+  return s;
+}
+
+}  // namespace berth::api

@@ -1,0 +1,214 @@
+#include "logs/log_store.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+
+namespace berth::logs {
+
+LogStore::LogStore(std::string root, int64_t segment_bytes)
+    : root_(std::move(root)), segment_bytes_(segment_bytes) {
+  BERTH_ASSERT(segment_bytes_ <= (int64_t{1} << 26), "event ids hold 26 bits of offset");
+}
+
+LogStore::~LogStore() {
+  (void)Sync();
+  for (auto& [id, g] : groups_) {
+    if (g.fd >= 0) {
+      ::close(g.fd);
+    }
+  }
+}
+
+std::string LogStore::DirOf(int64_t group_id) const {
+  return root_ + "/" + std::to_string(group_id);
+}
+
+Status LogStore::OpenGroup(int64_t group_id, std::string* repaired) {
+  if (groups_.count(group_id)) {
+    return OkStatus();
+  }
+  BERTH_TRY(std::vector<BlockRef> blocks, OpenSegments(DirOf(group_id), repaired));
+  Group g;
+  g.blocks = std::move(blocks);
+  for (const BlockRef& b : g.blocks) {
+    g.bytes += b.size;
+  }
+  if (!g.blocks.empty()) {
+    g.active_segment = g.blocks.back().segment;
+    g.active_size = g.blocks.back().offset + g.blocks.back().size;
+  }
+  groups_[group_id] = std::move(g);
+  return OkStatus();
+}
+
+Status LogStore::OpenActive(int64_t group_id, Group& g) {
+  std::string path = DirOf(group_id) + "/" + SegmentFileName(g.active_segment);
+  g.fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (g.fd < 0) {
+    return InternalError("cannot open " + path + ": " + std::strerror(errno));
+  }
+  return OkStatus();
+}
+
+Status LogStore::Append(int64_t group_id, const std::vector<LogEvent>& events) {
+  auto it = groups_.find(group_id);
+  BERTH_ASSERT(it != groups_.end(), "Append to a group that is not open");
+  BERTH_ASSERT(!events.empty() && events.size() <= kMaxBlockEvents, "block size out of range");
+  Group& g = it->second;
+  std::string block = EncodeBlock(events);
+  if (g.active_size > 0 && g.active_size + static_cast<int64_t>(block.size()) > segment_bytes_) {
+    // Close the full segment durably, then start the next one.
+    if (g.fd >= 0) {
+      ::fdatasync(g.fd);
+      ::close(g.fd);
+      g.fd = -1;
+    }
+    ++g.active_segment;
+    g.active_size = 0;
+  }
+  if (g.fd < 0) {
+    BERTH_RETURN_IF_ERROR(OpenActive(group_id, g));
+  }
+  size_t off = 0;
+  while (off < block.size()) {
+    ssize_t n = ::write(g.fd, block.data() + off, block.size() - off);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      // Cut the partial block off again so the file stays a sequence of whole blocks.
+      int saved = errno;
+      (void)::ftruncate(g.fd, g.active_size);
+      return MakeError(ErrorKind::Unavailable, "ServiceUnavailableException",
+                       std::string("cannot write log events: ") + std::strerror(saved));
+    }
+    off += static_cast<size_t>(n);
+  }
+  BlockRef ref;
+  ParseBlockHeader(block, &ref);
+  ref.segment = g.active_segment;
+  ref.offset = g.active_size;
+  g.blocks.push_back(ref);
+  g.active_size += static_cast<int64_t>(block.size());
+  g.bytes += static_cast<int64_t>(block.size());
+  g.dirty = true;
+  return OkStatus();
+}
+
+Status LogStore::Scan(int64_t group_id, int64_t start_ms, int64_t end_ms, const Visitor& visit) {
+  auto it = groups_.find(group_id);
+  if (it == groups_.end()) {
+    return OkStatus();
+  }
+  int open_segment = -1;
+  int fd = -1;
+  std::string block;
+  for (const BlockRef& ref : it->second.blocks) {
+    if (ref.max_ts < start_ms || ref.min_ts > end_ms) {
+      continue;  // the block's time bounds rule it out without reading it
+    }
+    if (ref.segment != open_segment) {
+      if (fd >= 0) {
+        ::close(fd);
+      }
+      std::string path = DirOf(group_id) + "/" + SegmentFileName(ref.segment);
+      fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) {
+        return InternalError("cannot open " + path);
+      }
+      open_segment = static_cast<int>(ref.segment);
+    }
+    block.resize(ref.size);
+    if (::pread(fd, block.data(), ref.size, ref.offset) != static_cast<ssize_t>(ref.size)) {
+      ::close(fd);
+      return InternalError("short read of a log block");
+    }
+    auto events = DecodeBlock(block);
+    if (!events.ok()) {
+      ::close(fd);
+      return events.error();
+    }
+    // Event id: segment (24 bits) | byte offset of the block (26 bits: segments are at most
+    // 64 MiB) | index in the block (14 bits: Append takes at most kMaxBlockEvents).
+    const uint64_t block_id = (static_cast<uint64_t>(ref.segment) << 40) |
+                              (static_cast<uint64_t>(ref.offset) << 14);
+    uint64_t index = 0;
+    for (const LogEvent& e : *events) {
+      uint64_t id = block_id | (index++ & 0x3fff);
+      if (e.timestamp_ms >= start_ms && e.timestamp_ms <= end_ms && !visit(e, id)) {
+        ::close(fd);
+        return OkStatus();
+      }
+    }
+  }
+  if (fd >= 0) {
+    ::close(fd);
+  }
+  return OkStatus();
+}
+
+Status LogStore::DropGroup(int64_t group_id) {
+  auto it = groups_.find(group_id);
+  if (it != groups_.end()) {
+    if (it->second.fd >= 0) {
+      ::close(it->second.fd);
+    }
+    groups_.erase(it);
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(DirOf(group_id), ec);
+  if (ec) {
+    return InternalError("cannot delete " + DirOf(group_id) + ": " + ec.message());
+  }
+  return OkStatus();
+}
+
+Status LogStore::DropOlderThan(int64_t group_id, int64_t cutoff_ms) {
+  auto it = groups_.find(group_id);
+  if (it == groups_.end()) {
+    return OkStatus();
+  }
+  Group& g = it->second;
+  std::map<int64_t, int64_t> newest_in_segment;
+  for (const BlockRef& b : g.blocks) {
+    auto [pos, inserted] = newest_in_segment.emplace(b.segment, b.max_ts);
+    if (!inserted) {
+      pos->second = std::max(pos->second, b.max_ts);
+    }
+  }
+  for (const auto& [segment, newest] : newest_in_segment) {
+    if (segment == g.active_segment || newest >= cutoff_ms) {
+      continue;
+    }
+    std::error_code ec;
+    std::filesystem::remove(DirOf(group_id) + "/" + SegmentFileName(segment), ec);
+    std::erase_if(g.blocks, [&](const BlockRef& b) {
+      if (b.segment == segment) {
+        g.bytes -= b.size;
+        return true;
+      }
+      return false;
+    });
+  }
+  return OkStatus();
+}
+
+Status LogStore::Sync() {
+  for (auto& [id, g] : groups_) {
+    if (g.dirty && g.fd >= 0) {
+      ::fdatasync(g.fd);
+      g.dirty = false;
+    }
+  }
+  return OkStatus();
+}
+
+int64_t LogStore::StoredBytes(int64_t group_id) const {
+  auto it = groups_.find(group_id);
+  return it == groups_.end() ? 0 : it->second.bytes;
+}
+
+}  // namespace berth::logs

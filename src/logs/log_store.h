@@ -1,0 +1,61 @@
+#pragma once
+// LogStore: every log group's events in its own directory of segment files (see segment.h).
+//
+// Durability: Append writes the block with one write() before returning, so an acknowledged
+// batch survives a crash of berth; Sync() (called every second by the server, and when a
+// segment is closed) fdatasyncs, bounding what an OS crash can take to the last second.
+// Retention deletes whole segments. Threading: one thread (the control loop).
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "logs/log_types.h"
+#include "logs/segment.h"
+
+namespace berth::logs {
+
+class LogStore {
+ public:
+  static constexpr size_t kMaxBlockEvents = 16384;
+  // `root` holds one directory per group id. `segment_bytes` is where a segment is closed.
+  explicit LogStore(std::string root, int64_t segment_bytes = 64 << 20);
+  ~LogStore();
+
+  // Indexes a group's segments (repairing a torn tail; `repaired` says what was done).
+  Status OpenGroup(int64_t group_id, std::string* repaired = nullptr);
+  // Appends the events as one block. REQUIRES: the group is open; 1..kMaxBlockEvents events.
+  Status Append(int64_t group_id, const std::vector<LogEvent>& events);
+  // Visits the events of every block whose time range meets [start_ms, end_ms], block by block
+  // in write order, with each event's id (unique and stable within the group: its block's
+  // position and its index in the block); `visit` returns false to stop early.
+  using Visitor = std::function<bool(const LogEvent&, uint64_t event_id)>;
+  Status Scan(int64_t group_id, int64_t start_ms, int64_t end_ms, const Visitor& visit);
+  // Deletes the group's files.
+  Status DropGroup(int64_t group_id);
+  // Deletes closed segments whose newest event is older than `cutoff_ms`.
+  Status DropOlderThan(int64_t group_id, int64_t cutoff_ms);
+  Status Sync();
+  int64_t StoredBytes(int64_t group_id) const;
+
+ private:
+  struct Group {
+    std::vector<BlockRef> blocks;
+    int64_t active_segment = 0;
+    int64_t active_size = 0;
+    int fd = -1;  // the active segment, opened for append
+    bool dirty = false;
+    int64_t bytes = 0;
+  };
+  std::string DirOf(int64_t group_id) const;
+  Status OpenActive(int64_t group_id, Group& g);
+
+  std::string root_;
+  int64_t segment_bytes_;
+  std::map<int64_t, Group> groups_;
+};
+
+}  // namespace berth::logs

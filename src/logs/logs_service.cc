@@ -1,0 +1,697 @@
+#include "logs/logs_service.h"
+
+#include <algorithm>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "core/arn.h"
+#include "core/log.h"
+#include "logs/filter_pattern.h"
+#include "logs/logs_errors.h"
+
+namespace berth::logs {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr int64_t kHourMs = 3600 * 1000;
+constexpr int64_t kDayMs = 24 * kHourMs;
+constexpr size_t kMaxBatchBytes = 1048576;
+constexpr size_t kEventOverhead = 26;
+constexpr size_t kMaxEventBytes = 256 * 1024;
+constexpr int kMaxBatchEvents = 10000;
+
+const std::vector<store::Migration>& Migrations() {
+  static const std::vector<store::Migration> kMigrations = {
+      {1, "logs: groups and streams", R"sql(
+CREATE TABLE IF NOT EXISTS logs_groups (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  created_ms INTEGER NOT NULL,
+  retention_days INTEGER,
+  kms_key_id TEXT NOT NULL,
+  tags TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS logs_streams (
+  id INTEGER PRIMARY KEY,
+  group_id INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  first_event_ms INTEGER,
+  last_event_ms INTEGER,
+  last_ingestion_ms INTEGER,
+  stored_bytes INTEGER NOT NULL,
+  UNIQUE (group_id, name)
+);
+)sql"},
+  };
+  return kMigrations;
+}
+
+bool ValidGroupName(const std::string& n) {
+  if (n.empty() || n.size() > 512) {
+    return false;
+  }
+  return std::all_of(n.begin(), n.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' ||
+           c == '/' || c == '#';
+  });
+}
+
+bool ValidStreamName(const std::string& n) {
+  return !n.empty() && n.size() <= 512 && n.find(':') == std::string::npos &&
+         n.find('*') == std::string::npos;
+}
+
+// "<number>" paging tokens over an ordered listing; berth's own, opaque to clients.
+Result<size_t> ParseOffsetToken(const std::string& token) {
+  if (token.empty()) {
+    return size_t{0};
+  }
+  if (token.size() > 20 || token.find_first_not_of("0123456789") != std::string::npos) {
+    return errors::InvalidParameter("The specified nextToken is invalid.");
+  }
+  return static_cast<size_t>(std::stoull(token));
+}
+
+// Shell-style wildcard match used by logGroupNamePattern (a substring match, case-insensitive).
+bool ContainsCaseless(const std::string& haystack, const std::string& needle) {
+  auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
+                        [](char a, char b) { return std::tolower(a) == std::tolower(b); });
+  return it != haystack.end();
+}
+
+}  // namespace
+
+LogsService::LogsService(store::Db& db, core::Clock& clock, std::string logs_dir,
+                         std::string region, std::string account_id)
+    : db_(db),
+      clock_(clock),
+      store_(std::move(logs_dir)),
+      region_(std::move(region)),
+      account_id_(std::move(account_id)) {}
+
+std::string LogsService::GroupArn(const std::string& name) const {
+  return "arn:aws:logs:" + region_ + ":" + account_id_ + ":log-group:" + name;
+}
+
+Status LogsService::Open() {
+  BERTH_RETURN_IF_ERROR(store::ApplyMigrations(db_, "logs", Migrations()));
+  {
+    BERTH_TRY(store::Stmt s, db_.Prepare("SELECT id, name, created_ms, retention_days, "
+                                         "kms_key_id, tags FROM logs_groups"));
+    for (;;) {
+      BERTH_TRY(bool row, s.Step());
+      if (!row) {
+        break;
+      }
+      LogGroup g;
+      g.id = s.ColumnInt(0);
+      g.name = s.ColumnText(1);
+      g.arn = GroupArn(g.name);
+      g.created_ms = s.ColumnInt(2);
+      if (!s.ColumnIsNull(3)) {
+        g.retention_days = static_cast<int>(s.ColumnInt(3));
+      }
+      g.kms_key_id = s.ColumnText(4);
+      json tags = json::parse(s.ColumnText(5), nullptr, false);
+      if (tags.is_object()) {
+        g.tags = tags.get<std::map<std::string, std::string>>();
+      }
+      next_group_id_ = std::max(next_group_id_, g.id + 1);
+      std::string repaired;
+      BERTH_RETURN_IF_ERROR(store_.OpenGroup(g.id, &repaired));
+      if (!repaired.empty()) {
+        spdlog::warn("log group {}: {}", g.name, repaired);
+      }
+      groups_[g.name] = std::move(g);
+    }
+  }
+  BERTH_TRY(store::Stmt s, db_.Prepare("SELECT id, group_id, name, created_ms, first_event_ms, "
+                                       "last_event_ms, last_ingestion_ms, stored_bytes "
+                                       "FROM logs_streams"));
+  for (;;) {
+    BERTH_TRY(bool row, s.Step());
+    if (!row) {
+      break;
+    }
+    LogStream st;
+    st.id = s.ColumnInt(0);
+    st.group_id = s.ColumnInt(1);
+    st.name = s.ColumnText(2);
+    st.created_ms = s.ColumnInt(3);
+    if (!s.ColumnIsNull(4)) st.first_event_ms = s.ColumnInt(4);
+    if (!s.ColumnIsNull(5)) st.last_event_ms = s.ColumnInt(5);
+    if (!s.ColumnIsNull(6)) st.last_ingestion_ms = s.ColumnInt(6);
+    st.stored_bytes = s.ColumnInt(7);
+    next_stream_id_ = std::max(next_stream_id_, st.id + 1);
+    stream_names_[st.id] = st.name;
+    streams_[st.group_id][st.name] = std::move(st);
+  }
+  return OkStatus();
+}
+
+Status LogsService::SaveGroup(const LogGroup& g) {
+  BERTH_TRY(store::Stmt s,
+            db_.Prepare("INSERT INTO logs_groups(id, name, created_ms, retention_days, "
+                        "kms_key_id, tags) VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO "
+                        "UPDATE SET retention_days = excluded.retention_days, tags = excluded.tags"));
+  s.Bind(1, g.id).Bind(2, g.name).Bind(3, g.created_ms);
+  if (g.retention_days) {
+    s.Bind(4, static_cast<int64_t>(*g.retention_days));
+  }
+  s.Bind(5, g.kms_key_id).Bind(6, json(g.tags).dump());
+  return s.Run();
+}
+
+Status LogsService::SaveStream(const LogStream& st) {
+  BERTH_TRY(store::Stmt s,
+            db_.Prepare("INSERT INTO logs_streams(id, group_id, name, created_ms, first_event_ms, "
+                        "last_event_ms, last_ingestion_ms, stored_bytes) VALUES(?1, ?2, ?3, ?4, "
+                        "?5, ?6, ?7, ?8) ON CONFLICT(id) DO UPDATE SET first_event_ms = "
+                        "excluded.first_event_ms, last_event_ms = excluded.last_event_ms, "
+                        "last_ingestion_ms = excluded.last_ingestion_ms, stored_bytes = "
+                        "excluded.stored_bytes"));
+  s.Bind(1, st.id).Bind(2, st.group_id).Bind(3, st.name).Bind(4, st.created_ms);
+  if (st.first_event_ms) s.Bind(5, *st.first_event_ms);
+  if (st.last_event_ms) s.Bind(6, *st.last_event_ms);
+  if (st.last_ingestion_ms) s.Bind(7, *st.last_ingestion_ms);
+  s.Bind(8, st.stored_bytes);
+  return s.Run();
+}
+
+Result<LogGroup*> LogsService::FindGroup(const std::string& name) {
+  auto it = groups_.find(name);
+  if (it == groups_.end()) {
+    return errors::GroupNotFound();
+  }
+  return &it->second;
+}
+
+Result<LogStream*> LogsService::FindStream(LogGroup& group, const std::string& name) {
+  auto& streams = streams_[group.id];
+  auto it = streams.find(name);
+  if (it == streams.end()) {
+    return errors::StreamNotFound();
+  }
+  return &it->second;
+}
+
+// ---- groups ------------------------------------------------------------------------------
+
+Status LogsService::CreateLogGroup(const std::string& name, const std::string& kms_key_id,
+                                   const std::map<std::string, std::string>& tags) {
+  if (!ValidGroupName(name)) {
+    return errors::InvalidParameter(
+        "1 validation error detected: Value '" + name +
+        "' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular "
+        "expression pattern: [\\.\\-_/#A-Za-z0-9]+");
+  }
+  if (groups_.count(name)) {
+    return errors::GroupExists();
+  }
+  LogGroup g;
+  g.id = next_group_id_;
+  g.name = name;
+  g.arn = GroupArn(name);
+  g.created_ms = clock_.NowMillis();
+  g.kms_key_id = kms_key_id;
+  g.tags = tags;
+  BERTH_RETURN_IF_ERROR(SaveGroup(g));
+  BERTH_RETURN_IF_ERROR(store_.OpenGroup(g.id));
+  ++next_group_id_;
+  groups_[name] = std::move(g);
+  return OkStatus();
+}
+
+Status LogsService::DeleteLogGroup(const std::string& name) {
+  BERTH_TRY(LogGroup * g, FindGroup(name));
+  int64_t id = g->id;
+  {
+    store::Transaction txn(db_);
+    BERTH_TRY(store::Stmt del_streams, db_.Prepare("DELETE FROM logs_streams WHERE group_id = ?1"));
+    BERTH_RETURN_IF_ERROR(del_streams.Bind(1, id).Run());
+    BERTH_TRY(store::Stmt del_group, db_.Prepare("DELETE FROM logs_groups WHERE id = ?1"));
+    BERTH_RETURN_IF_ERROR(del_group.Bind(1, id).Run());
+    BERTH_RETURN_IF_ERROR(txn.Commit());
+  }
+  for (const auto& [sname, st] : streams_[id]) {
+    stream_names_.erase(st.id);
+  }
+  streams_.erase(id);
+  groups_.erase(name);
+  return store_.DropGroup(id);
+}
+
+Result<LogsPage<LogGroup>> LogsService::DescribeLogGroups(const std::string& prefix,
+                                                          const std::string& pattern,
+                                                          const std::string& next_token,
+                                                          int limit) {
+  if (!prefix.empty() && !pattern.empty()) {
+    return errors::InvalidParameter(
+        "LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters.");
+  }
+  if (limit < 1 || limit > 50) {
+    return errors::InvalidParameter("limit must be between 1 and 50.");
+  }
+  BERTH_TRY(size_t offset, ParseOffsetToken(next_token));
+  LogsPage<LogGroup> page;
+  size_t index = 0;
+  for (auto it = groups_.lower_bound(prefix); it != groups_.end(); ++it) {
+    const LogGroup& g = it->second;
+    if (g.name.compare(0, prefix.size(), prefix) != 0) {
+      break;
+    }
+    if (!pattern.empty() && !ContainsCaseless(g.name, pattern)) {
+      continue;
+    }
+    if (index++ < offset) {
+      continue;
+    }
+    if (static_cast<int>(page.items.size()) == limit) {
+      page.next_token = std::to_string(offset + limit);
+      break;
+    }
+    LogGroup copy = g;
+    copy.stored_bytes = store_.StoredBytes(g.id);
+    page.items.push_back(std::move(copy));
+  }
+  return page;
+}
+
+Status LogsService::PutRetentionPolicy(const std::string& name, int days) {
+  static const std::set<int> kAllowed = {1,   3,   5,   7,    14,   30,   60,   90,
+                                         120, 150, 180, 365,  400,  545,  731,  1096,
+                                         1827, 2192, 2557, 2922, 3288, 3653};
+  if (!kAllowed.count(days)) {
+    return errors::InvalidParameter(
+        "1 validation error detected: Value '" + std::to_string(days) +
+        "' at 'retentionInDays' failed to satisfy constraint: Member must satisfy enum value "
+        "set: [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, "
+        "2192, 2557, 2922, 3288, 3653]");
+  }
+  BERTH_TRY(LogGroup * g, FindGroup(name));
+  LogGroup updated = *g;
+  updated.retention_days = days;
+  BERTH_RETURN_IF_ERROR(SaveGroup(updated));
+  *g = std::move(updated);
+  last_retention_ms_ = 0;  // apply at the next Maintain()
+  return OkStatus();
+}
+
+Status LogsService::DeleteRetentionPolicy(const std::string& name) {
+  BERTH_TRY(LogGroup * g, FindGroup(name));
+  LogGroup updated = *g;
+  updated.retention_days.reset();
+  BERTH_RETURN_IF_ERROR(SaveGroup(updated));
+  *g = std::move(updated);
+  return OkStatus();
+}
+
+// ---- streams -----------------------------------------------------------------------------
+
+Status LogsService::CreateLogStream(const std::string& group, const std::string& stream) {
+  if (!ValidStreamName(stream)) {
+    return errors::InvalidParameter(
+        "1 validation error detected: Value '" + stream +
+        "' at 'logStreamName' failed to satisfy constraint: Member must satisfy regular "
+        "expression pattern: [^:*]*");
+  }
+  BERTH_TRY(LogGroup * g, FindGroup(group));
+  auto& streams = streams_[g->id];
+  if (streams.count(stream)) {
+    return errors::StreamExists();
+  }
+  LogStream st;
+  st.id = next_stream_id_;
+  st.group_id = g->id;
+  st.name = stream;
+  st.created_ms = clock_.NowMillis();
+  BERTH_RETURN_IF_ERROR(SaveStream(st));
+  ++next_stream_id_;
+  stream_names_[st.id] = stream;
+  streams[stream] = std::move(st);
+  return OkStatus();
+}
+
+Status LogsService::DeleteLogStream(const std::string& group, const std::string& stream) {
+  BERTH_TRY(LogGroup * g, FindGroup(group));
+  BERTH_TRY(LogStream * st, FindStream(*g, stream));
+  BERTH_TRY(store::Stmt s, db_.Prepare("DELETE FROM logs_streams WHERE id = ?1"));
+  BERTH_RETURN_IF_ERROR(s.Bind(1, st->id).Run());
+  // Its events stay in the group's segments until retention drops them, but nothing reaches
+  // them any more: reads resolve stream ids through stream_names_.
+  stream_names_.erase(st->id);
+  streams_[g->id].erase(stream);
+  return OkStatus();
+}
+
+Result<LogsPage<LogStream>> LogsService::DescribeLogStreams(const std::string& group,
+                                                            const std::string& prefix,
+                                                            const std::string& order_by,
+                                                            bool descending,
+                                                            const std::string& next_token,
+                                                            int limit) {
+  if (order_by != "LogStreamName" && order_by != "LastEventTime") {
+    return errors::InvalidParameter("orderBy must be LogStreamName or LastEventTime.");
+  }
+  if (order_by == "LastEventTime" && !prefix.empty()) {
+    return errors::InvalidParameter(
+        "Cannot order by LastEventTime with a logStreamNamePrefix.");
+  }
+  if (limit < 1 || limit > 50) {
+    return errors::InvalidParameter("limit must be between 1 and 50.");
+  }
+  BERTH_TRY(size_t offset, ParseOffsetToken(next_token));
+  BERTH_TRY(LogGroup * g, FindGroup(group));
+  std::vector<const LogStream*> matching;
+  for (const auto& [name, st] : streams_[g->id]) {
+    if (name.compare(0, prefix.size(), prefix) == 0) {
+      matching.push_back(&st);
+    }
+  }
+  if (order_by == "LastEventTime") {
+    std::stable_sort(matching.begin(), matching.end(), [](const LogStream* a, const LogStream* b) {
+      return a->last_event_ms.value_or(0) < b->last_event_ms.value_or(0);
+    });
+  }
+  if (descending) {
+    std::reverse(matching.begin(), matching.end());
+  }
+  LogsPage<LogStream> page;
+  for (size_t i = offset; i < matching.size(); ++i) {
+    if (static_cast<int>(page.items.size()) == limit) {
+      page.next_token = std::to_string(i);
+      break;
+    }
+    page.items.push_back(*matching[i]);
+  }
+  return page;
+}
+
+// ---- events ------------------------------------------------------------------------------
+
+Status LogsService::Ingest(LogGroup& group, LogStream& stream, std::vector<LogEvent> events) {
+  if (events.empty()) {
+    return OkStatus();
+  }
+  int64_t bytes = 0;
+  for (size_t i = 0; i < events.size(); i += LogStore::kMaxBlockEvents) {
+    std::vector<LogEvent> chunk(
+        events.begin() + static_cast<std::ptrdiff_t>(i),
+        events.begin() + static_cast<std::ptrdiff_t>(std::min(events.size(), i + LogStore::kMaxBlockEvents)));
+    BERTH_RETURN_IF_ERROR(store_.Append(group.id, chunk));
+  }
+  LogStream updated = stream;
+  for (const LogEvent& e : events) {
+    bytes += static_cast<int64_t>(e.message.size());
+    updated.first_event_ms = std::min(updated.first_event_ms.value_or(e.timestamp_ms), e.timestamp_ms);
+    updated.last_event_ms = std::max(updated.last_event_ms.value_or(e.timestamp_ms), e.timestamp_ms);
+  }
+  updated.last_ingestion_ms = events.back().ingestion_ms;
+  updated.stored_bytes += bytes;
+  BERTH_RETURN_IF_ERROR(SaveStream(updated));
+  stream = std::move(updated);
+  return OkStatus();
+}
+
+Result<PutResult> LogsService::PutLogEvents(const std::string& group, const std::string& stream,
+                                            const std::vector<InputEvent>& events) {
+  if (events.empty() || static_cast<int>(events.size()) > kMaxBatchEvents) {
+    return errors::InvalidParameter(
+        "The number of log events in a batch must be between 1 and 10000.");
+  }
+  size_t total = 0;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const InputEvent& e = events[i];
+    if (e.message.empty()) {
+      return errors::InvalidParameter("Log event message cannot be empty.");
+    }
+    if (e.message.size() + kEventOverhead > kMaxEventBytes) {
+      return errors::InvalidParameter("Log event too large: an event must be at most 262144 "
+                                      "bytes including 26 bytes of overhead.");
+    }
+    total += e.message.size() + kEventOverhead;
+    if (i > 0 && e.timestamp_ms < events[i - 1].timestamp_ms) {
+      return errors::InvalidParameter(
+          "Log events in a single PutLogEvents request must be in chronological order.");
+    }
+  }
+  if (total > kMaxBatchBytes) {
+    return errors::InvalidParameter("Upload too large: the batch is " + std::to_string(total) +
+                                    " bytes; at most 1048576 bytes are allowed.");
+  }
+  if (events.back().timestamp_ms - events.front().timestamp_ms > kDayMs) {
+    return errors::InvalidParameter(
+        "The batch of log events in a single PutLogEvents request cannot span more than 24 "
+        "hours.");
+  }
+  BERTH_TRY(LogGroup * g, FindGroup(group));
+  BERTH_TRY(LogStream * st, FindStream(*g, stream));
+  const int64_t now = clock_.NowMillis();
+  PutResult result;
+  std::vector<LogEvent> accepted;
+  accepted.reserve(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    const InputEvent& e = events[i];
+    int idx = static_cast<int>(i);
+    if (e.timestamp_ms > now + 2 * kHourMs) {
+      if (!result.too_new_start) {
+        result.too_new_start = idx;
+      }
+      continue;
+    }
+    if (g->retention_days && e.timestamp_ms < now - *g->retention_days * kDayMs) {
+      result.expired_end = idx;
+      continue;
+    }
+    if (e.timestamp_ms < now - 14 * kDayMs) {
+      result.too_old_end = idx;
+      continue;
+    }
+    accepted.push_back({st->id, e.timestamp_ms, now, e.message});
+  }
+  BERTH_RETURN_IF_ERROR(Ingest(*g, *st, std::move(accepted)));
+  return result;
+}
+
+Status LogsService::AppendContainerOutput(const std::string& group, const std::string& stream,
+                                          bool create_group, std::vector<InputEvent> events) {
+  if (!groups_.count(group)) {
+    if (!create_group) {
+      return errors::GroupNotFound();
+    }
+    BERTH_RETURN_IF_ERROR(CreateLogGroup(group, "", {}));
+  }
+  BERTH_TRY(LogGroup * g, FindGroup(group));
+  if (!streams_[g->id].count(stream)) {
+    BERTH_RETURN_IF_ERROR(CreateLogStream(group, stream));
+  }
+  BERTH_TRY(LogStream * st, FindStream(*g, stream));
+  const int64_t now = clock_.NowMillis();
+  std::vector<LogEvent> out;
+  out.reserve(events.size());
+  for (InputEvent& e : events) {
+    out.push_back({st->id, e.timestamp_ms, now, std::move(e.message)});
+  }
+  return Ingest(*g, *st, std::move(out));
+}
+
+Result<GetEventsResult> LogsService::GetLogEvents(const GetEventsRequest& req) {
+  if (req.limit < 1 || req.limit > 10000) {
+    return errors::InvalidParameter("limit must be between 1 and 10000.");
+  }
+  BERTH_TRY(LogGroup * g, FindGroup(req.group));
+  BERTH_TRY(LogStream * st, FindStream(*g, req.stream));
+  const int64_t stream_id = st->id;
+  std::vector<OutputEvent> all;
+  BERTH_RETURN_IF_ERROR(store_.Scan(
+      g->id, req.start_ms.value_or(INT64_MIN), req.end_ms ? *req.end_ms - 1 : INT64_MAX,
+      [&](const LogEvent& e, uint64_t) {
+        if (e.stream_id == stream_id) {
+          all.push_back({e.timestamp_ms, e.ingestion_ms, e.message, "", ""});
+        }
+        return true;
+      }));
+  std::stable_sort(all.begin(), all.end(), [](const OutputEvent& a, const OutputEvent& b) {
+    return a.timestamp_ms < b.timestamp_ms;
+  });
+  // Tokens: "f/<index>" reads forward from index, "b/<index>" backward up to index.
+  const size_t n = all.size();
+  size_t begin, end;
+  if (req.next_token.empty()) {
+    if (req.start_from_head) {
+      begin = 0;
+      end = std::min(n, static_cast<size_t>(req.limit));
+    } else {
+      end = n;
+      begin = n > static_cast<size_t>(req.limit) ? n - req.limit : 0;
+    }
+  } else {
+    const std::string& t = req.next_token;
+    if (t.size() < 3 || (t[0] != 'f' && t[0] != 'b') || t[1] != '/' ||
+        t.find_first_not_of("0123456789", 2) != std::string::npos || t.size() > 22) {
+      return errors::InvalidParameter("The specified nextToken is invalid.");
+    }
+    size_t pos = std::min(n, static_cast<size_t>(std::stoull(t.substr(2))));
+    if (t[0] == 'f') {
+      begin = pos;
+      end = std::min(n, pos + req.limit);
+    } else {
+      end = pos;
+      begin = pos > static_cast<size_t>(req.limit) ? pos - req.limit : 0;
+    }
+  }
+  GetEventsResult out;
+  out.events.assign(std::make_move_iterator(all.begin() + static_cast<std::ptrdiff_t>(begin)),
+                    std::make_move_iterator(all.begin() + static_cast<std::ptrdiff_t>(end)));
+  // At the end of the stream the forward token repeats, which is how clients know to stop.
+  out.next_forward_token = "f/" + std::to_string(end);
+  out.next_backward_token = "b/" + std::to_string(begin);
+  return out;
+}
+
+Result<FilterEventsResult> LogsService::FilterLogEvents(const FilterEventsRequest& req) {
+  if (req.limit < 1 || req.limit > 10000) {
+    return errors::InvalidParameter("limit must be between 1 and 10000.");
+  }
+  if (!req.stream_names.empty() && !req.stream_name_prefix.empty()) {
+    return errors::InvalidParameter(
+        "logStreamNames and logStreamNamePrefix are mutually exclusive parameters.");
+  }
+  BERTH_TRY(FilterPattern pattern, FilterPattern::Parse(req.filter_pattern));
+  BERTH_TRY(LogGroup * g, FindGroup(req.group));
+  BERTH_TRY(size_t offset, ParseOffsetToken(req.next_token));
+  // The streams asked for; an unknown name in logStreamNames is an error, as in CloudWatch.
+  std::set<int64_t> stream_ids;
+  FilterEventsResult out;
+  auto& streams = streams_[g->id];
+  if (!req.stream_names.empty()) {
+    for (const std::string& name : req.stream_names) {
+      auto it = streams.find(name);
+      if (it == streams.end()) {
+        return errors::StreamNotFound();
+      }
+      stream_ids.insert(it->second.id);
+      out.searched_streams.push_back(name);
+    }
+  } else {
+    for (const auto& [name, st] : streams) {
+      if (name.compare(0, req.stream_name_prefix.size(), req.stream_name_prefix) == 0) {
+        stream_ids.insert(st.id);
+        out.searched_streams.push_back(name);
+      }
+    }
+  }
+  struct Hit {
+    LogEvent event;
+    uint64_t id;
+  };
+  std::vector<Hit> hits;
+  BERTH_RETURN_IF_ERROR(store_.Scan(
+      g->id, req.start_ms.value_or(INT64_MIN), req.end_ms.value_or(INT64_MAX),
+      [&](const LogEvent& e, uint64_t id) {
+        if (stream_ids.count(e.stream_id) && pattern.Matches(e.message)) {
+          hits.push_back({e, id});
+        }
+        return true;
+      }));
+  std::stable_sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) {
+    return a.event.timestamp_ms < b.event.timestamp_ms;
+  });
+  for (size_t i = offset; i < hits.size(); ++i) {
+    if (static_cast<int>(out.events.size()) == req.limit) {
+      out.next_token = std::to_string(i);
+      break;
+    }
+    Hit& h = hits[i];
+    char id[24];
+    std::snprintf(id, sizeof id, "%020llu", static_cast<unsigned long long>(h.id));
+    auto name = stream_names_.find(h.event.stream_id);
+    out.events.push_back({h.event.timestamp_ms, h.event.ingestion_ms, std::move(h.event.message),
+                          name == stream_names_.end() ? "" : name->second, id});
+  }
+  return out;
+}
+
+// ---- tags and maintenance ------------------------------------------------------------------
+
+namespace {
+// "arn:aws:logs:R:A:log-group:NAME" (optionally ending in ":*") -> NAME
+std::optional<std::string> GroupNameFromArn(const std::string& arn_text) {
+  auto arn = core::ParseArn(arn_text);
+  if (!arn || arn->service != "logs" || arn->resource.rfind("log-group:", 0) != 0) {
+    return std::nullopt;
+  }
+  std::string name = arn->resource.substr(10);
+  if (name.size() >= 2 && name.compare(name.size() - 2, 2, ":*") == 0) {
+    name.resize(name.size() - 2);
+  }
+  return name;
+}
+}  // namespace
+
+Status LogsService::TagResource(const std::string& arn,
+                                const std::map<std::string, std::string>& tags) {
+  auto name = GroupNameFromArn(arn);
+  if (!name) {
+    return errors::InvalidParameter("Invalid resource arn: " + arn);
+  }
+  BERTH_TRY(LogGroup * g, FindGroup(*name));
+  LogGroup updated = *g;
+  for (const auto& [k, v] : tags) {
+    updated.tags[k] = v;
+  }
+  if (updated.tags.size() > 50) {
+    return errors::InvalidParameter("A resource can have at most 50 tags.");
+  }
+  BERTH_RETURN_IF_ERROR(SaveGroup(updated));
+  *g = std::move(updated);
+  return OkStatus();
+}
+
+Status LogsService::UntagResource(const std::string& arn, const std::vector<std::string>& keys) {
+  auto name = GroupNameFromArn(arn);
+  if (!name) {
+    return errors::InvalidParameter("Invalid resource arn: " + arn);
+  }
+  BERTH_TRY(LogGroup * g, FindGroup(*name));
+  LogGroup updated = *g;
+  for (const std::string& k : keys) {
+    updated.tags.erase(k);
+  }
+  BERTH_RETURN_IF_ERROR(SaveGroup(updated));
+  *g = std::move(updated);
+  return OkStatus();
+}
+
+Result<std::map<std::string, std::string>> LogsService::ListTagsForResource(
+    const std::string& arn) {
+  auto name = GroupNameFromArn(arn);
+  if (!name) {
+    return errors::InvalidParameter("Invalid resource arn: " + arn);
+  }
+  BERTH_TRY(LogGroup * g, FindGroup(*name));
+  return g->tags;
+}
+
+void LogsService::Maintain() {
+  (void)store_.Sync();
+  const int64_t now = clock_.NowMillis();
+  if (now - last_retention_ms_ < 60 * 1000) {
+    return;
+  }
+  last_retention_ms_ = now;
+  for (const auto& [name, g] : groups_) {
+    if (g.retention_days) {
+      Status s = store_.DropOlderThan(g.id, now - *g.retention_days * kDayMs);
+      if (!s.ok()) {
+        spdlog::warn("log group {}: retention: {}", name, s.error().message);
+      }
+    }
+  }
+}
+
+}  // namespace berth::logs

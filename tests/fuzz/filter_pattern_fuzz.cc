@@ -1,0 +1,51 @@
+// libFuzzer target for logs::FilterPattern: the input up to the first newline is a filter
+// pattern, the rest is a log event. Parsing must never crash or throw; a parsed pattern must
+// match without crashing, and its promises must hold: every RequiredSubstrings() entry occurs
+// in a matched event, and MatchesEverything() patterns match every event.
+//
+// Not part of the build. Run it (from the repository root) with:
+//   clang++ -std=c++20 -O1 -g -march=x86-64-v3 -fsanitize=fuzzer,address,undefined \
+//     -fno-sanitize-recover=undefined -Isrc tests/fuzz/filter_pattern_fuzz.cc \
+//     src/logs/filter_pattern.cc -lsimdjson -o /tmp/filter_pattern_fuzz
+//   mkdir -p /tmp/fp_corpus && /tmp/filter_pattern_fuzz -max_total_time=60 /tmp/fp_corpus
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "logs/filter_pattern.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view input(reinterpret_cast<const char*>(data), size);
+  const size_t nl = input.find('\n');
+  const std::string_view pattern = input.substr(0, nl);
+  const std::string_view event = nl == std::string_view::npos ? "" : input.substr(nl + 1);
+
+  auto parsed = berth::logs::FilterPattern::Parse(pattern);
+  if (!parsed.ok()) {
+    if (parsed.error().aws_code != "InvalidParameterException" ||
+        parsed.error().message.rfind("Invalid filter pattern: ", 0) != 0) {
+      __builtin_trap();
+    }
+    return 0;
+  }
+  const berth::logs::FilterPattern& p = *parsed;
+  // A copy of the event in its own allocation, so ASan sees reads past its end.
+  const std::string owned(event);
+  const bool hit = p.Matches(owned);
+  if (hit != p.Matches(owned)) {
+    __builtin_trap();  // matching is a pure function of the event
+  }
+  if (hit) {
+    for (const std::string& r : p.RequiredSubstrings()) {
+      if (owned.find(r) == std::string::npos) {
+        __builtin_trap();
+      }
+    }
+  }
+  if (p.MatchesEverything() && !hit) {
+    __builtin_trap();
+  }
+  return 0;
+}

@@ -1,0 +1,137 @@
+#include "logs/logs_service.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "fakes/fake_clock.h"
+
+namespace berth::logs {
+
+namespace {
+
+constexpr int64_t kHour = 3600 * 1000;
+
+class LogsServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/berth-logs-" + std::to_string(::getpid()) + "-" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::remove_all(dir_);
+    db_ = std::move(store::Db::Open(":memory:")).value();
+    Reopen();
+    ASSERT_TRUE(logs_->CreateLogGroup("/app", "", {}).ok());
+    ASSERT_TRUE(logs_->CreateLogStream("/app", "s").ok());
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void Reopen() {
+    logs_ = std::make_unique<LogsService>(*db_, clock_, dir_, "us-east-1", "123");
+    ASSERT_TRUE(logs_->Open().ok());
+  }
+  std::vector<std::string> Messages(bool from_head = true) {
+    GetEventsRequest req{"/app", "s"};
+    req.start_from_head = from_head;
+    auto r = logs_->GetLogEvents(req);
+    EXPECT_TRUE(r.ok());
+    std::vector<std::string> out;
+    for (const auto& e : r->events) {
+      out.push_back(e.message);
+    }
+    return out;
+  }
+
+  std::string dir_;
+  testing::FakeClock clock_;
+  std::unique_ptr<store::Db> db_;
+  std::unique_ptr<LogsService> logs_;
+};
+
+}  // namespace
+
+TEST_F(LogsServiceTest, BatchRules) {
+  int64_t now = clock_.NowMillis();
+  EXPECT_EQ(logs_->PutLogEvents("/app", "s", {}).error().aws_code, "InvalidParameterException");
+  EXPECT_FALSE(logs_->PutLogEvents("/app", "s", {{now, "b"}, {now - 1, "a"}}).ok());
+  EXPECT_FALSE(logs_->PutLogEvents("/app", "s", {{now - 25 * kHour, "a"}, {now, "b"}}).ok());
+  EXPECT_FALSE(logs_->PutLogEvents("/app", "s", {{now, ""}}).ok());
+  std::vector<InputEvent> too_many(10001, {now, "x"});
+  EXPECT_FALSE(logs_->PutLogEvents("/app", "s", too_many).ok());
+  std::vector<InputEvent> too_big(5, {now, std::string(250000, 'x')});
+  EXPECT_FALSE(logs_->PutLogEvents("/app", "s", too_big).ok());
+  EXPECT_TRUE(Messages().empty());
+  EXPECT_EQ(logs_->PutLogEvents("/nope", "s", {{now, "a"}}).error().aws_code,
+            "ResourceNotFoundException");
+}
+
+TEST_F(LogsServiceTest, RejectedEventsAreReported) {
+  int64_t now = clock_.NowMillis();
+  auto r = logs_->PutLogEvents("/app", "s", {{now - 14 * 24 * kHour - 1, "old"}});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->too_old_end, 0);
+  r = logs_->PutLogEvents("/app", "s", {{now, "ok"}, {now + 3 * kHour, "new1"}, {now + 4 * kHour, "new2"}});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->too_new_start, 1);
+  ASSERT_TRUE(logs_->PutRetentionPolicy("/app", 1).ok());
+  r = logs_->PutLogEvents("/app", "s", {{now - 25 * kHour, "expired"}, {now - 3 * kHour, "kept"}});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->expired_end, 0);
+  EXPECT_EQ(Messages(), (std::vector<std::string>{"kept", "ok"}));
+}
+
+TEST_F(LogsServiceTest, GetLogEventsTokensPageBothWays) {
+  int64_t now = clock_.NowMillis();
+  std::vector<InputEvent> events;
+  for (int i = 0; i < 7; ++i) {
+    events.push_back({now + i, "e" + std::to_string(i)});
+  }
+  ASSERT_TRUE(logs_->PutLogEvents("/app", "s", events).ok());
+  GetEventsRequest req{"/app", "s"};
+  req.limit = 3;
+  auto last = logs_->GetLogEvents(req);  // not from head: the newest three
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(last->events.front().message, "e4");
+  req.next_token = last->next_backward_token;
+  auto before = logs_->GetLogEvents(req);
+  EXPECT_EQ(before->events.front().message, "e1");
+  req.next_token = last->next_forward_token;
+  auto after = logs_->GetLogEvents(req);
+  EXPECT_TRUE(after->events.empty());
+  EXPECT_EQ(after->next_forward_token, last->next_forward_token);  // the end repeats the token
+  req.next_token = "garbage";
+  EXPECT_EQ(logs_->GetLogEvents(req).error().aws_code, "InvalidParameterException");
+}
+
+TEST_F(LogsServiceTest, FilterAcrossStreamsInTimeOrderAndSurvivesReopen) {
+  int64_t now = clock_.NowMillis();
+  ASSERT_TRUE(logs_->CreateLogStream("/app", "t").ok());
+  ASSERT_TRUE(logs_->PutLogEvents("/app", "s", {{now + 1, "s1 ERROR"}, {now + 3, "s3"}}).ok());
+  ASSERT_TRUE(logs_->PutLogEvents("/app", "t", {{now + 2, "t2 ERROR"}}).ok());
+  Reopen();
+  FilterEventsRequest req{"/app"};
+  auto all = logs_->FilterLogEvents(req);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->events.size(), 3u);
+  EXPECT_EQ(all->events[1].message, "t2 ERROR");
+  EXPECT_EQ(all->events[1].stream, "t");
+  req.filter_pattern = "ERROR";
+  req.limit = 1;
+  auto page = logs_->FilterLogEvents(req);
+  ASSERT_EQ(page->events.size(), 1u);
+  req.next_token = page->next_token;
+  auto rest = logs_->FilterLogEvents(req);
+  ASSERT_EQ(rest->events.size(), 1u);
+  EXPECT_EQ(rest->events[0].message, "t2 ERROR");
+  EXPECT_TRUE(rest->next_token.empty());
+  EXPECT_NE(page->events[0].event_id, rest->events[0].event_id);
+}
+
+TEST_F(LogsServiceTest, DeleteGroupRemovesItsFiles) {
+  ASSERT_TRUE(logs_->PutLogEvents("/app", "s", {{clock_.NowMillis(), "x"}}).ok());
+  ASSERT_TRUE(logs_->DeleteLogGroup("/app").ok());
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/1"));
+  EXPECT_TRUE(logs_->CreateLogGroup("/app", "", {}).ok());
+  EXPECT_EQ(logs_->DescribeLogStreams("/app", "", "LogStreamName", false, "", 50)->items.size(), 0u);
+}
+
+}  // namespace berth::logs
