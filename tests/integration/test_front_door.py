@@ -262,8 +262,8 @@ def test_query_service_not_served_yet(server, unchanged):
 
 
 def test_json_service_not_served_yet(server, unchanged):
-    status, _, data = signed(server, b"{}", {"X-Amz-Target": "Logs_20140328.DescribeLogGroups",
+    status, _, data = signed(server, b"{}", {"X-Amz-Target": "AmazonSSM.DescribeParameters",
                                              "Content-Type": "application/x-amz-json-1.1"},
-                             service="logs")
+                             service="ssm")
     assert status == 400
     assert json.loads(data)["__type"] == "UnknownOperationException"
