@@ -99,54 +99,68 @@ Status LogStore::Append(int64_t group_id, const std::vector<LogEvent>& events) {
 }
 
 Status LogStore::Scan(int64_t group_id, int64_t start_ms, int64_t end_ms, const Visitor& visit) {
+  Position next;
+  bool complete = false;
+  return ScanFrom(group_id, start_ms, end_ms, Position{}, visit, &next, &complete);
+}
+
+Status LogStore::ScanFrom(int64_t group_id, int64_t start_ms, int64_t end_ms, Position from,
+                          const Visitor& visit, Position* next, bool* complete) {
+  *complete = true;
   auto it = groups_.find(group_id);
   if (it == groups_.end()) {
     return OkStatus();
   }
-  int open_segment = -1;
+  const std::vector<BlockRef>& blocks = it->second.blocks;
+  int64_t open_segment = -1;
   int fd = -1;
+  auto close_fd = [&fd] {
+    if (fd >= 0) {
+      ::close(fd);
+      fd = -1;
+    }
+  };
   std::string block;
-  for (const BlockRef& ref : it->second.blocks) {
+  for (size_t b = from.block; b < blocks.size(); ++b) {
+    const BlockRef& ref = blocks[b];
     if (ref.max_ts < start_ms || ref.min_ts > end_ms) {
       continue;  // the block's time bounds rule it out without reading it
     }
     if (ref.segment != open_segment) {
-      if (fd >= 0) {
-        ::close(fd);
-      }
+      close_fd();
       std::string path = DirOf(group_id) + "/" + SegmentFileName(ref.segment);
       fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
       if (fd < 0) {
         return InternalError("cannot open " + path);
       }
-      open_segment = static_cast<int>(ref.segment);
+      open_segment = ref.segment;
     }
     block.resize(ref.size);
     if (::pread(fd, block.data(), ref.size, ref.offset) != static_cast<ssize_t>(ref.size)) {
-      ::close(fd);
+      close_fd();
       return InternalError("short read of a log block");
     }
     auto events = DecodeBlock(block);
     if (!events.ok()) {
-      ::close(fd);
+      close_fd();
       return events.error();
     }
     // Event id: segment (24 bits) | byte offset of the block (26 bits: segments are at most
     // 64 MiB) | index in the block (14 bits: Append takes at most kMaxBlockEvents).
     const uint64_t block_id = (static_cast<uint64_t>(ref.segment) << 40) |
                               (static_cast<uint64_t>(ref.offset) << 14);
-    uint64_t index = 0;
-    for (const LogEvent& e : *events) {
-      uint64_t id = block_id | (index++ & 0x3fff);
-      if (e.timestamp_ms >= start_ms && e.timestamp_ms <= end_ms && !visit(e, id)) {
-        ::close(fd);
+    uint32_t first = b == from.block ? from.event : 0;
+    for (uint32_t i = first; i < events->size(); ++i) {
+      const LogEvent& e = (*events)[i];
+      if (e.timestamp_ms >= start_ms && e.timestamp_ms <= end_ms && !visit(e, block_id | i)) {
+        close_fd();
+        *next = i + 1 < events->size() ? Position{b, i + 1} : Position{b + 1, 0};
+        *complete = false;
         return OkStatus();
       }
     }
   }
-  if (fd >= 0) {
-    ::close(fd);
-  }
+  close_fd();
   return OkStatus();
 }
 

@@ -34,6 +34,17 @@ class LogStore {
   // position and its index in the block); `visit` returns false to stop early.
   using Visitor = std::function<bool(const LogEvent&, uint64_t event_id)>;
   Status Scan(int64_t group_id, int64_t start_ms, int64_t end_ms, const Visitor& visit);
+
+  // A place in a group's write order, for resuming a scan (FilterLogEvents' paging).
+  struct Position {
+    size_t block = 0;     // index into the group's blocks
+    uint32_t event = 0;   // index of the next event inside that block
+  };
+  // Like Scan, from `from`; when `visit` returns false the scan stops and `*next` is the
+  // position just after that event; when the scan completes, `*next` is left unchanged and
+  // `*complete` is true.
+  Status ScanFrom(int64_t group_id, int64_t start_ms, int64_t end_ms, Position from,
+                  const Visitor& visit, Position* next, bool* complete);
   // Deletes the group's files.
   Status DropGroup(int64_t group_id);
   // Deletes closed segments whose newest event is older than `cutoff_ms`.

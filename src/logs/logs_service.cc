@@ -563,7 +563,19 @@ Result<FilterEventsResult> LogsService::FilterLogEvents(const FilterEventsReques
   }
   BERTH_TRY(FilterPattern pattern, FilterPattern::Parse(req.filter_pattern));
   BERTH_TRY(LogGroup * g, FindGroup(req.group));
-  BERTH_TRY(size_t offset, ParseOffsetToken(req.next_token));
+  LogStore::Position from;
+  if (!req.next_token.empty()) {
+    // "<block>_<event>": where the previous page's scan stopped.
+    size_t sep = req.next_token.find('_');
+    const std::string& t = req.next_token;
+    if (sep == std::string::npos || sep == 0 || sep + 1 >= t.size() || t.size() > 40 ||
+        t.find_first_not_of("0123456789_") != std::string::npos ||
+        t.find('_', sep + 1) != std::string::npos) {
+      return errors::InvalidParameter("The specified nextToken is invalid.");
+    }
+    from.block = std::stoull(t.substr(0, sep));
+    from.event = static_cast<uint32_t>(std::stoul(t.substr(sep + 1)));
+  }
   // The streams asked for; an unknown name in logStreamNames is an error, as in CloudWatch.
   std::set<int64_t> stream_ids;
   FilterEventsResult out;
@@ -585,33 +597,29 @@ Result<FilterEventsResult> LogsService::FilterLogEvents(const FilterEventsReques
       }
     }
   }
-  struct Hit {
-    LogEvent event;
-    uint64_t id;
-  };
-  std::vector<Hit> hits;
-  BERTH_RETURN_IF_ERROR(store_.Scan(
-      g->id, req.start_ms.value_or(INT64_MIN), req.end_ms.value_or(INT64_MAX),
+  // A page ends at `limit` events or about 1 MB of them, as in CloudWatch; events come in the
+  // group's write order (interleaved across streams), each page resuming where the last stopped.
+  constexpr size_t kMaxPageBytes = 1 << 20;
+  size_t page_bytes = 0;
+  LogStore::Position next;
+  bool complete = true;
+  BERTH_RETURN_IF_ERROR(store_.ScanFrom(
+      g->id, req.start_ms.value_or(INT64_MIN), req.end_ms.value_or(INT64_MAX), from,
       [&](const LogEvent& e, uint64_t id) {
-        if (stream_ids.count(e.stream_id) && pattern.Matches(e.message)) {
-          hits.push_back({e, id});
+        if (!stream_ids.count(e.stream_id) || !pattern.Matches(e.message)) {
+          return true;
         }
-        return true;
-      }));
-  std::stable_sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) {
-    return a.event.timestamp_ms < b.event.timestamp_ms;
-  });
-  for (size_t i = offset; i < hits.size(); ++i) {
-    if (static_cast<int>(out.events.size()) == req.limit) {
-      out.next_token = std::to_string(i);
-      break;
-    }
-    Hit& h = hits[i];
-    char id[24];
-    std::snprintf(id, sizeof id, "%020llu", static_cast<unsigned long long>(h.id));
-    auto name = stream_names_.find(h.event.stream_id);
-    out.events.push_back({h.event.timestamp_ms, h.event.ingestion_ms, std::move(h.event.message),
-                          name == stream_names_.end() ? "" : name->second, id});
+        char id_text[24];
+        std::snprintf(id_text, sizeof id_text, "%020llu", static_cast<unsigned long long>(id));
+        auto name = stream_names_.find(e.stream_id);
+        page_bytes += e.message.size() + 64;
+        out.events.push_back({e.timestamp_ms, e.ingestion_ms, e.message,
+                              name == stream_names_.end() ? "" : name->second, id_text});
+        return static_cast<int>(out.events.size()) < req.limit && page_bytes < kMaxPageBytes;
+      },
+      &next, &complete));
+  if (!complete) {
+    out.next_token = std::to_string(next.block) + "_" + std::to_string(next.event);
   }
   return out;
 }
