@@ -10,7 +10,7 @@ PACKAGES=(
   # run time
   runc containernetworking-plugins
   # tests and benchmarks: the real clients, and load tools
-  awscli python3-boto3 python3-pytest wrk curl sqlite3 procps
+  awscli python3-boto3 python3-pytest wrk ripgrep curl sqlite3 procps
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

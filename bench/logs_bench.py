@@ -1,0 +1,162 @@
+#!/usr/bin/python3
+"""Logs: ingest, FilterLogEvents vs ripgrep, bytes on disk — side by side in one run.
+
+  /usr/bin/python3 bench/logs_bench.py [--events 5000000] [--seconds 10]
+
+1. Generates N lograge lines (bench/gen_lograge.py, seed 42) into a raw file.
+2. Ingest: wrk with ONE connection replays a signed PutLogEvents batch (as many of the lines as
+   fit CloudWatch's 1 MiB batch limit), for --seconds; events/s = calls/s × batch size.
+3. Loads the N lines into a second group with boto3 (chunks within the batch limits).
+4. FilterLogEvents `{ $.status >= 500 }` and `"ERROR"` over the whole group, paging through every
+   result with a raw signed client, vs `rg --no-mmap -c '"status":5'` and `rg --no-mmap -c ERROR`
+   on the raw file (in the page cache; best of 3).
+5. Bytes on disk of the group vs the raw file.
+"""
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+
+import botocore.auth
+import botocore.awsrequest
+import botocore.credentials
+
+from berth_bench import Server, machine
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def signed_call(server, conn, op, body):
+    creds = botocore.credentials.Credentials(server.key, server.secret)
+    req = botocore.awsrequest.AWSRequest(
+        method="POST", url=f"{server.endpoint}/", data=body,
+        headers={"X-Amz-Target": f"Logs_20140328.{op}",
+                 "Content-Type": "application/x-amz-json-1.1"})
+    botocore.auth.SigV4Auth(creds, "logs", "us-east-1").add_auth(req)
+    conn.request("POST", "/", body=req.body, headers=dict(req.headers))
+    r = conn.getresponse()
+    data = r.read()
+    if r.status != 200:
+        raise RuntimeError(f"{op}: {r.status} {data[:300]}")
+    return json.loads(data)
+
+
+def batches(lines, t0):
+    batch, size = [], 0
+    for i, line in enumerate(lines):
+        if len(batch) == 10000 or size + len(line) + 26 > 1048576:
+            yield batch
+            batch, size = [], 0
+        batch.append({"timestamp": t0 + i // 1000, "message": line})
+        size += len(line) + 26
+    if batch:
+        yield batch
+
+
+def best_of(n, fn):
+    best = None
+    for _ in range(n):
+        t = time.perf_counter()
+        out = fn()
+        dt = time.perf_counter() - t
+        best = dt if best is None or dt < best else best
+    return best, out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=5_000_000)
+    ap.add_argument("--seconds", type=int, default=10)
+    args = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="berth-logs-bench-")
+    raw = os.path.join(work, "lograge.log")
+    subprocess.run(["/usr/bin/python3", os.path.join(HERE, "gen_lograge.py"), str(args.events), raw],
+                   check=True)
+    lines = open(raw).read().splitlines()
+    s = Server()
+    result = {"machine": machine(), "events": len(lines), "raw_bytes": os.path.getsize(raw)}
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=600)
+        now = int(time.time() * 1000)
+        # --- ingest with one client (wrk, one connection) ---
+        signed_call(s, conn, "CreateLogGroup", json.dumps({"logGroupName": "ingest"}))
+        signed_call(s, conn, "CreateLogStream", json.dumps({"logGroupName": "ingest", "logStreamName": "s"}))
+        first = next(batches(lines, now))
+        body = json.dumps({"logGroupName": "ingest", "logStreamName": "s", "logEvents": first})
+        creds = botocore.credentials.Credentials(s.key, s.secret)
+        req = botocore.awsrequest.AWSRequest(
+            method="POST", url=f"{s.endpoint}/", data=body.encode(),
+            headers={"X-Amz-Target": "Logs_20140328.PutLogEvents",
+                     "Content-Type": "application/x-amz-json-1.1"})
+        botocore.auth.SigV4Auth(creds, "logs", "us-east-1").add_auth(req)
+        body_file = os.path.join(work, "body.json")
+        open(body_file, "w").write(body)
+        lua = os.path.join(work, "put.lua")
+        with open(lua, "w") as f:
+            f.write('wrk.method = "POST"\n')
+            f.write(f'local fh = io.open("{body_file}", "rb")\nwrk.body = fh:read("*a")\nfh:close()\n')
+            for k, v in req.headers.items():
+                f.write(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}\n")
+            f.write(f'wrk.headers["Host"] = "127.0.0.1:{s.port}"\n')
+        out = subprocess.run(["wrk", "-t1", "-c1", f"-d{args.seconds}s", "-s", lua, s.endpoint + "/"],
+                             capture_output=True, text=True).stdout
+        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+        bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        result["ingest"] = {"batch_events": len(first), "batch_bytes": len(body),
+                            "calls_per_s": round(rps, 1),
+                            "events_per_s": round(rps * len(first)),
+                            "mb_per_s": round(rps * len(body) / 1e6, 1),
+                            "non_2xx": int(bad.group(1)) if bad else 0}
+        # --- load the data set ---
+        signed_call(s, conn, "CreateLogGroup", json.dumps({"logGroupName": "app"}))
+        signed_call(s, conn, "CreateLogStream", json.dumps({"logGroupName": "app", "logStreamName": "web"}))
+        t = time.perf_counter()
+        for b in batches(lines, now - 3600 * 1000):
+            signed_call(s, conn, "PutLogEvents", json.dumps(
+                {"logGroupName": "app", "logStreamName": "web", "logEvents": b}))
+        result["load_seconds"] = round(time.perf_counter() - t, 1)
+
+        def filter_all(pattern):
+            n, token = 0, None
+            while True:
+                q = {"logGroupName": "app", "filterPattern": pattern}
+                if token:
+                    q["nextToken"] = token
+                page = signed_call(s, conn, "FilterLogEvents", json.dumps(q))
+                n += len(page["events"])
+                token = page.get("nextToken")
+                if not token:
+                    return n
+
+        def rg(pattern):
+            out = subprocess.run(["rg", "--no-mmap", "-c", pattern, raw], capture_output=True, text=True)
+            return int(out.stdout.strip() or 0)
+
+        for name, pattern, rg_pattern in (("json_status_5xx", "{ $.status >= 500 }", '"status":5'),
+                                          ("term_ERROR", "ERROR", "ERROR")):
+            bt, bn = best_of(3, lambda: filter_all(pattern))
+            entry = {"berth_seconds": round(bt, 3), "berth_matches": bn}
+            if shutil.which("rg"):
+                rt, rn = best_of(3, lambda: rg(rg_pattern))
+                entry.update({"rg_seconds": round(rt, 3), "rg_matches": rn,
+                              "berth_speed_vs_rg": round(rt / bt, 3)})
+            result[name] = entry
+        disk = 0
+        # Group ids are given in creation order: "ingest" is 1, "app" (the data set) is 2.
+        for root, _, files in os.walk(os.path.join(s.data_dir, "logs", "2")):
+            disk += sum(os.path.getsize(os.path.join(root, f)) for f in files)
+        result["bytes_on_disk"] = disk
+        result["disk_vs_raw"] = round(disk / result["raw_bytes"], 3)
+        print(json.dumps(result, indent=2))
+    finally:
+        s.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
