@@ -141,6 +141,15 @@ HttpResponse FrontDoor::HandleJson(const ProtocolRequest& pr, ApiContext& ctx, H
     return RenderError(pr.protocol, UnknownOperation(pr.operation), ctx.request_id,
                        service->error_style);
   }
+  if (pr.protocol != Protocol::RpcV2Cbor) {
+    if (auto raw = service->raw_operations.find(pr.operation); raw != service->raw_operations.end()) {
+      Result<JsonReply> out = raw->second(ctx, req.body);
+      if (!out.ok()) {
+        return RenderError(pr.protocol, out.error(), ctx.request_id, service->error_style);
+      }
+      return JsonOk(pr.protocol, *out, ctx.request_id);
+    }
+  }
   json input;
   if (pr.protocol == Protocol::RpcV2Cbor) {
     if (req.body.empty()) {

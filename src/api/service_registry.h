@@ -41,6 +41,10 @@ struct JsonReply {
 };
 
 using JsonOperation = std::function<Result<JsonReply>(const ApiContext&, const nlohmann::json&)>;
+// An operation that decodes its own JSON body (bulk data such as PutLogEvents, where a fast
+// parser matters). Used for the awsJson protocols; rpc-v2-cbor requests still go through the
+// JsonOperation of the same name.
+using RawJsonOperation = std::function<Result<JsonReply>(const ApiContext&, std::string_view)>;
 using QueryParams = std::map<std::string, std::string>;
 using QueryOperation = std::function<Result<std::string>(const ApiContext&, const QueryParams&)>;
 
@@ -50,6 +54,7 @@ struct JsonService {
   std::string cbor_service_name;             // rpc-v2-cbor path name, empty if not spoken
   ErrorStyle error_style;
   std::map<std::string, JsonOperation> operations;
+  std::map<std::string, RawJsonOperation> raw_operations;  // preferred for awsJson when present
 };
 
 struct QueryService {

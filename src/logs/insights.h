@@ -83,9 +83,8 @@ class Query {
   // it to skip blocks and must still Add the events it does not skip.
   std::vector<std::string> RequiredSubstrings() const;
 
-  const Plan& plan() const { return *plan_; }
-
  private:
+  friend class Execution;
   explicit Query(std::shared_ptr<const Plan> plan) : plan_(std::move(plan)) {}
   std::shared_ptr<const Plan> plan_;  // immutable; shared with every Execution of this query
 };

@@ -1,5 +1,6 @@
 #include "server/server.h"
 
+#include <malloc.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -74,6 +75,14 @@ bool SplitHostPort(const std::string& listen, std::string* host, int* port) {
   return *port >= 0 && *port <= 65535;
 }
 
+// Large request buffers (a PutLogEvents batch is ~1.3 MB, copied a few times on its way in)
+// would each be a fresh mmap by default, and page faults cost ~12 µs per 4 KiB page on these
+// VMs. Keeping them in the heap, and not trimming it eagerly, lets them be reused.
+void TuneAllocator() {
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+}
+
 // Each running container holds a pidfd, and each start a status pipe for a moment: the default
 // soft limit of 1024 descriptors would cap a host at a few hundred tasks.
 void RaiseFileLimit() {
@@ -89,6 +98,7 @@ void RaiseFileLimit() {
 int RunServer(const ServerOptions& opts) {
   spdlog::set_level(spdlog::level::from_str(opts.log_level));
   RaiseFileLimit();
+  TuneAllocator();
   std::string host;
   int port = 0;
   if (!SplitHostPort(opts.listen, &host, &port)) {

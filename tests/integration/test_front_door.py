@@ -267,3 +267,23 @@ def test_json_service_not_served_yet(server, unchanged):
                              service="ssm")
     assert status == 400
     assert json.loads(data)["__type"] == "UnknownOperationException"
+
+
+@pytest.mark.parametrize("body,code", [
+    (b'{"logGroupName": "g", "logStreamName": "s", "logEvents": [{"timestamp": "x", "message": "m"}]}',
+     "SerializationException"),
+    (b'{"logGroupName": "g", "logStreamName": "s", "logEvents": [{"timestamp": 1, "message": 5}]}',
+     "SerializationException"),
+    (b'{"logGroupName": "g", "logStreamName": "s", "logEvents": [', "SerializationException"),
+    (b'{"logGroupName": "g", "logStreamName": "s", "logEvents": [{"timestamp": 1}]}',
+     "InvalidParameterException"),
+    (b'{"logGroupName": "g"}', "InvalidParameterException"),
+    (b'not json at all', "SerializationException"),
+    (b'{"logGroupName": "g", "logStreamName": "s", "logEvents": []} trailing', "SerializationException"),
+])
+def test_put_log_events_bad_bodies(server, unchanged, body, code):
+    status, _, data = signed(server, body, {"X-Amz-Target": "Logs_20140328.PutLogEvents",
+                                            "Content-Type": "application/x-amz-json-1.1"},
+                             service="logs")
+    assert status == 400
+    assert json.loads(data)["__type"] == code

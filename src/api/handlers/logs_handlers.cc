@@ -1,6 +1,7 @@
 // CloudWatch Logs wire mapping (awsJson1.1, target prefix Logs_20140328).
 
 #include "api/handlers/handlers.h"
+#include "api/handlers/logs_put_events.h"
 #include "core/arn.h"
 #include "logs/logs_errors.h"
 #include "logs/logs_service.h"
@@ -147,7 +148,26 @@ JsonService MakeLogsHandlers(logs::LogsService& logs) {
     return out;
   };
 
-  ops["PutLogEvents"] = [&logs](const ApiContext&, const json& in) -> Result<JsonReply> {
+  auto put_reply = [](const logs::PutResult& r) -> JsonReply {
+    json out = json::object();
+    if (r.too_new_start || r.too_old_end || r.expired_end) {
+      json info = json::object();
+      if (r.too_new_start) info["tooNewLogEventStartIndex"] = *r.too_new_start;
+      if (r.too_old_end) info["tooOldLogEventEndIndex"] = *r.too_old_end;
+      if (r.expired_end) info["expiredLogEventEndIndex"] = *r.expired_end;
+      out["rejectedLogEventsInfo"] = info;
+    }
+    return out;
+  };
+  // JSON protocols: the fast decoder; rpc-v2-cbor (not spoken by Logs clients today): the
+  // generic path.
+  s.raw_operations["PutLogEvents"] = [&logs, put_reply](const ApiContext&,
+                                                        std::string_view body) -> Result<JsonReply> {
+    BERTH_TRY(PutLogEventsInput in, ParsePutLogEvents(body));
+    BERTH_TRY(logs::PutResult r, logs.PutLogEvents(in.group, in.stream, in.events));
+    return put_reply(r);
+  };
+  ops["PutLogEvents"] = [&logs, put_reply](const ApiContext&, const json& in) -> Result<JsonReply> {
     BERTH_TRY(std::string group, Required(in, "logGroupName"));
     BERTH_TRY(std::string stream, Required(in, "logStreamName"));
     if (!in.contains("logEvents") || !in.at("logEvents").is_array()) {
@@ -159,15 +179,7 @@ JsonService MakeLogsHandlers(logs::LogsService& logs) {
       events.push_back({e.at("timestamp").get<int64_t>(), e.at("message").get<std::string>()});
     }
     BERTH_TRY(logs::PutResult r, logs.PutLogEvents(group, stream, events));
-    json out = json::object();
-    if (r.too_new_start || r.too_old_end || r.expired_end) {
-      json info = json::object();
-      if (r.too_new_start) info["tooNewLogEventStartIndex"] = *r.too_new_start;
-      if (r.too_old_end) info["tooOldLogEventEndIndex"] = *r.too_old_end;
-      if (r.expired_end) info["expiredLogEventEndIndex"] = *r.expired_end;
-      out["rejectedLogEventsInfo"] = info;
-    }
-    return out;
+    return put_reply(r);
   };
   ops["GetLogEvents"] = [&logs](const ApiContext&, const json& in) -> Result<JsonReply> {
     logs::GetEventsRequest req;
