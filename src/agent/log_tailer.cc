@@ -1,8 +1,10 @@
 #include "agent/log_tailer.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "agent/shim/shim_protocol.h"
@@ -35,22 +37,35 @@ void WriteOffset(const std::string& path, int64_t offset) {
 
 LogTailer::LogTailer(std::string container_dir, AwsLogsTarget target, ContainerLogSink& sink,
                      const core::Clock& clock)
-    : dir_(std::move(container_dir)), target_(std::move(target)), sink_(sink), clock_(clock) {}
+    : dir_(std::move(container_dir)),
+      stdout_{dir_ + "/" + shim::kStdoutFile},
+      stderr_{dir_ + "/" + shim::kStderrFile},
+      target_(std::move(target)),
+      sink_(sink),
+      clock_(clock) {}
 
 bool LogTailer::Poll(bool final) {
-  bool ok = PollFile(shim::kStdoutFile, final);
-  return PollFile(shim::kStderrFile, final) && ok;
+  bool ok = PollFile(stdout_, final);
+  return PollFile(stderr_, final) && ok;
 }
 
-bool LogTailer::PollFile(const std::string& name, bool final) {
-  const std::string path = dir_ + "/" + name;
-  const std::string offset_path = path + ".offset";
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return true;  // not created yet
+bool LogTailer::PollFile(File& file, bool final) {
+  const std::string offset_path = file.path + ".offset";
+  if (file.offset < 0) {
+    file.offset = ReadOffset(offset_path);
   }
-  int64_t offset = ReadOffset(offset_path);
-  std::string data(kMaxReadPerPoll, '\0');
+  // Called ten times a second per file: a stat is all an idle container costs.
+  struct stat st;
+  if (::stat(file.path.c_str(), &st) != 0 || st.st_size <= file.offset) {
+    return true;
+  }
+  int fd = ::open(file.path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return true;
+  }
+  const int64_t offset = file.offset;
+  size_t want = std::min<size_t>(kMaxReadPerPoll, static_cast<size_t>(st.st_size - offset));
+  std::string data(want, '\0');
   ssize_t n = ::pread(fd, data.data(), data.size(), offset);
   ::close(fd);
   if (n <= 0) {
@@ -65,7 +80,7 @@ bool LogTailer::PollFile(const std::string& name, bool final) {
     if (nl == std::string::npos) {
       // An unterminated tail: wait for its newline unless the container is gone, or the
       // piece is already as long as an event may be.
-      if (!final && data.size() - pos < kMaxEventBytes && static_cast<size_t>(n) < kMaxReadPerPoll) {
+      if (!final && data.size() - pos < kMaxEventBytes && want < kMaxReadPerPoll) {
         break;
       }
       nl = data.size();
@@ -90,7 +105,8 @@ bool LogTailer::PollFile(const std::string& name, bool final) {
       return false;
     }
   }
-  WriteOffset(offset_path, offset + static_cast<int64_t>(pos));
+  file.offset = offset + static_cast<int64_t>(pos);
+  WriteOffset(offset_path, file.offset);
   return true;
 }
 

@@ -26,9 +26,15 @@ class LogTailer {
   bool Poll(bool final);
 
  private:
-  bool PollFile(const std::string& name, bool final);
+  struct File {
+    std::string path;
+    int64_t offset = -1;  // -1: not read from FILE.offset yet
+  };
+  bool PollFile(File& file, bool final);
 
   std::string dir_;
+  File stdout_;
+  File stderr_;
   AwsLogsTarget target_;
   ContainerLogSink& sink_;
   const core::Clock& clock_;

@@ -652,10 +652,6 @@ void EcsService::OnContainerExited(const std::string& task_id, const std::string
       c->last_status = "STOPPED";
       c->exit_code = exit_code;
       c->reason = reason;
-      // berthExited: a container that never started still has no driver state.
-      if (c->driver_state.empty()) {
-        c->driver_state = "";
-      }
     }
   });
 }

@@ -43,6 +43,9 @@
 // - min/max/sum/avg read timestamps as epoch milliseconds and print numbers.
 // - sort/limit/dedup before stats, a second stats, and parse after stats are rejected as
 //   unsupported rather than guessed at.
+// - When every JSON field the query reads is top-level (no dot), keys are matched on their raw
+//   text, so a key written with escapes (\u0073tatus) is not found; dotted names walk the object
+//   and unescape every key. Invalid JSON yields no fields at all.
 
 namespace berth::logs::insights {
 namespace {

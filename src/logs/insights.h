@@ -14,7 +14,7 @@
 //   sort f [asc|desc], ...     (desc when the direction is omitted)
 //   limit N                    parse [field] "glob * [*] *" as a, b, c    parse f /(?<n>re)/
 //   display a, b               dedup a, b
-// Scalar functions: concat strlen toupper tolower trim ltrim rtrim substr strcontains coalesce
+// Scalar functions: concat strlen toupper tolower trim ltrim rtrim strcontains coalesce
 // abs ceil floor ispresent isempty isblank bin; arithmetic + - * / %. Regexes are ECMAScript
 // (std::regex) with a leading `(?i)` for case-insensitive matching and `(?<name>...)` groups.
 //
