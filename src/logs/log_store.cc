@@ -111,7 +111,25 @@ Status LogStore::ScanFrom(int64_t group_id, int64_t start_ms, int64_t end_ms, Po
   if (it == groups_.end()) {
     return OkStatus();
   }
-  const std::vector<BlockRef>& blocks = it->second.blocks;
+  return ScanImpl(group_id, it->second.blocks, start_ms, end_ms, from, visit, next, complete);
+}
+
+std::vector<BlockRef> LogStore::Blocks(int64_t group_id) const {
+  auto it = groups_.find(group_id);
+  return it == groups_.end() ? std::vector<BlockRef>{} : it->second.blocks;
+}
+
+Status LogStore::ScanBlocks(int64_t group_id, const std::vector<BlockRef>& blocks,
+                            int64_t start_ms, int64_t end_ms, const Visitor& visit) const {
+  Position next;
+  bool complete = true;
+  return ScanImpl(group_id, blocks, start_ms, end_ms, Position{}, visit, &next, &complete);
+}
+
+Status LogStore::ScanImpl(int64_t group_id, const std::vector<BlockRef>& blocks,
+                          int64_t start_ms, int64_t end_ms, Position from, const Visitor& visit,
+                          Position* next, bool* complete) const {
+  *complete = true;
   int64_t open_segment = -1;
   int fd = -1;
   auto close_fd = [&fd] {

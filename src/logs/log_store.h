@@ -45,6 +45,14 @@ class LogStore {
   // `*complete` is true.
   Status ScanFrom(int64_t group_id, int64_t start_ms, int64_t end_ms, Position from,
                   const Visitor& visit, Position* next, bool* complete);
+  // A copy of a group's block list, for reading on another thread with ScanBlocks: blocks are
+  // immutable once written and segments are append-only, so the copy stays valid (retention may
+  // delete a segment meanwhile; reading it then fails cleanly).
+  std::vector<BlockRef> Blocks(int64_t group_id) const;
+  // Scans the given blocks of a group. Thread-safe: touches no state but the files.
+  Status ScanBlocks(int64_t group_id, const std::vector<BlockRef>& blocks, int64_t start_ms,
+                    int64_t end_ms, const Visitor& visit) const;
+
   // Deletes the group's files.
   Status DropGroup(int64_t group_id);
   // Deletes closed segments whose newest event is older than `cutoff_ms`.
@@ -62,6 +70,9 @@ class LogStore {
     int64_t bytes = 0;
   };
   std::string DirOf(int64_t group_id) const;
+  Status ScanImpl(int64_t group_id, const std::vector<BlockRef>& blocks, int64_t start_ms,
+                  int64_t end_ms, Position from, const Visitor& visit, Position* next,
+                  bool* complete) const;
   Status OpenActive(int64_t group_id, Group& g);
 
   std::string root_;

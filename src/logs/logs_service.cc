@@ -1,6 +1,7 @@
 #include "logs/logs_service.h"
 
 #include <algorithm>
+#include <atomic>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -8,6 +9,7 @@
 #include "core/arn.h"
 #include "core/log.h"
 #include "logs/filter_pattern.h"
+#include "logs/insights.h"
 #include "logs/logs_errors.h"
 
 namespace berth::logs {
@@ -92,6 +94,23 @@ LogsService::LogsService(store::Db& db, core::Clock& clock, std::string logs_dir
       store_(std::move(logs_dir)),
       region_(std::move(region)),
       account_id_(std::move(account_id)) {}
+
+struct LogsService::RunningQuery {
+  QueryInfo info;  // guarded by LogsService::queries_mu_
+  std::atomic<bool> cancel{false};
+};
+
+LogsService::~LogsService() {
+  {
+    std::lock_guard<std::mutex> lock(queries_mu_);
+    for (auto& [id, q] : queries_) {
+      q->cancel = true;
+    }
+  }
+  for (auto& [thread, query] : query_threads_) {
+    thread.join();
+  }
+}
 
 std::string LogsService::GroupArn(const std::string& name) const {
   return "arn:aws:logs:" + region_ + ":" + account_id_ + ":log-group:" + name;
@@ -683,6 +702,161 @@ Result<std::map<std::string, std::string>> LogsService::ListTagsForResource(
   }
   BERTH_TRY(LogGroup * g, FindGroup(*name));
   return g->tags;
+}
+
+// ---- Logs Insights ---------------------------------------------------------------------------
+
+Result<std::string> LogsService::StartQuery(const std::vector<std::string>& group_names,
+                                            int64_t start_s, int64_t end_s,
+                                            const std::string& query_string, int limit) {
+  if (group_names.empty()) {
+    return errors::InvalidParameter("Specify at least one log group.");
+  }
+  if (group_names.size() > 50) {
+    return errors::InvalidParameter("You can specify at most 50 log groups.");
+  }
+  if (end_s < start_s) {
+    return errors::InvalidParameter("endTime must be greater than or equal to startTime.");
+  }
+  std::string text = query_string;
+  if (limit > 0) {
+    text += "\n| limit " + std::to_string(limit);
+  }
+  BERTH_TRY(insights::Query query, insights::Query::Parse(text));
+  struct Source {
+    int64_t group_id;
+    std::string log_value;  // @log: "ACCOUNT:NAME"
+    std::vector<BlockRef> blocks;
+    std::unordered_map<int64_t, std::string> streams;
+  };
+  std::vector<Source> sources;
+  for (const std::string& name : group_names) {
+    BERTH_TRY(LogGroup * g, FindGroup(name));
+    Source src{g->id, account_id_ + ":" + name, store_.Blocks(g->id), {}};
+    for (const auto& [sname, st] : streams_[g->id]) {
+      src.streams[st.id] = sname;
+    }
+    sources.push_back(std::move(src));
+  }
+  // Join the threads of finished queries, and forget the oldest finished queries beyond 1,000
+  // (CloudWatch keeps results for 7 days; berth keeps the most recent ones).
+  {
+    std::vector<std::thread> done;
+    {
+      std::lock_guard<std::mutex> lock(queries_mu_);
+      for (auto it = query_threads_.begin(); it != query_threads_.end();) {
+        if (it->second->info.status != "Running") {
+          done.push_back(std::move(it->first));
+          it = query_threads_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      while (queries_.size() >= 1000) {
+        auto oldest = std::min_element(queries_.begin(), queries_.end(), [](auto& a, auto& b) {
+          return a.second->info.created_ms < b.second->info.created_ms;
+        });
+        if (oldest->second->info.status == "Running") {
+          break;
+        }
+        queries_.erase(oldest);
+      }
+    }
+    for (std::thread& t : done) {
+      t.join();
+    }
+  }
+  auto running = std::make_shared<RunningQuery>();
+  char id[40];
+  std::snprintf(id, sizeof id, "%08llx-%04llx-4000-8000-%012llx",
+                static_cast<unsigned long long>(clock_.NowMillis() & 0xffffffff),
+                static_cast<unsigned long long>(++query_counter_ & 0xffff),
+                static_cast<unsigned long long>(clock_.NowMillis()));
+  running->info.id = id;
+  running->info.query_string = query_string;
+  running->info.groups = group_names;
+  running->info.status = "Running";
+  running->info.created_ms = clock_.NowMillis();
+  {
+    std::lock_guard<std::mutex> lock(queries_mu_);
+    queries_[running->info.id] = running;
+  }
+  // Only the files and this snapshot are read off the loop thread (see LogStore::ScanBlocks).
+  std::thread worker([this, running, query = std::move(query),
+                               sources = std::move(sources), start_s, end_s]() mutable {
+    insights::Execution exec(query);
+    Status status = OkStatus();
+    for (const Source& src : sources) {
+      status = store_.ScanBlocks(
+          src.group_id, src.blocks, start_s * 1000, end_s * 1000 + 999,
+          [&](const LogEvent& e, uint64_t) {
+            auto stream = src.streams.find(e.stream_id);
+            exec.Add({e.timestamp_ms, e.ingestion_ms, e.message,
+                      stream == src.streams.end() ? std::string_view() : stream->second,
+                      src.log_value});
+            return !running->cancel.load(std::memory_order_relaxed);
+          });
+      if (!status.ok() || running->cancel) {
+        break;
+      }
+    }
+    auto rows = exec.Results();
+    std::lock_guard<std::mutex> lock(queries_mu_);
+    QueryInfo& info = running->info;
+    info.status = running->cancel ? "Cancelled" : status.ok() ? "Complete" : "Failed";
+    if (status.ok() && !running->cancel) {
+      info.results = std::move(rows);
+    }
+    info.records_matched = exec.statistics().records_matched;
+    info.records_scanned = exec.statistics().records_scanned;
+    info.bytes_scanned = exec.statistics().bytes_scanned;
+  });
+  query_threads_.emplace_back(std::move(worker), running);
+  return running->info.id;
+}
+
+Result<QueryInfo> LogsService::GetQueryResults(const std::string& id) {
+  std::lock_guard<std::mutex> lock(queries_mu_);
+  auto it = queries_.find(id);
+  if (it == queries_.end()) {
+    return MakeError(ErrorKind::NotFound, "ResourceNotFoundException",
+                     "The specified query does not exist.");
+  }
+  return it->second->info;
+}
+
+Result<bool> LogsService::StopQuery(const std::string& id) {
+  std::lock_guard<std::mutex> lock(queries_mu_);
+  auto it = queries_.find(id);
+  if (it == queries_.end()) {
+    return MakeError(ErrorKind::NotFound, "ResourceNotFoundException",
+                     "The specified query does not exist.");
+  }
+  if (it->second->info.status != "Running") {
+    return false;
+  }
+  it->second->cancel = true;
+  return true;
+}
+
+std::vector<QueryInfo> LogsService::DescribeQueries(const std::string& group,
+                                                    const std::string& status) {
+  std::lock_guard<std::mutex> lock(queries_mu_);
+  std::vector<QueryInfo> out;
+  for (const auto& [id, q] : queries_) {
+    const QueryInfo& info = q->info;
+    if (!status.empty() && info.status != status) {
+      continue;
+    }
+    if (!group.empty() &&
+        std::find(info.groups.begin(), info.groups.end(), group) == info.groups.end()) {
+      continue;
+    }
+    QueryInfo brief = info;
+    brief.results.clear();
+    out.push_back(std::move(brief));
+  }
+  return out;
 }
 
 void LogsService::Maintain() {

@@ -4,6 +4,8 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
+#include <thread>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -70,6 +72,18 @@ struct FilterEventsResult {
   std::string next_token;
 };
 
+// A Logs Insights query (StartQuery ... GetQueryResults). Runs on its own thread over a
+// snapshot of the groups' blocks.
+struct QueryInfo {
+  std::string id;
+  std::string query_string;
+  std::vector<std::string> groups;
+  std::string status;  // Scheduled | Running | Complete | Failed | Cancelled
+  int64_t created_ms = 0;
+  std::vector<std::vector<std::pair<std::string, std::string>>> results;
+  double records_matched = 0, records_scanned = 0, bytes_scanned = 0;
+};
+
 template <typename T>
 struct LogsPage {
   std::vector<T> items;
@@ -80,6 +94,7 @@ class LogsService {
  public:
   LogsService(store::Db& db, core::Clock& clock, std::string logs_dir, std::string region,
               std::string account_id);
+  ~LogsService();
 
   // Creates the tables and indexes every group's segments (repairing torn tails).
   Status Open();
@@ -107,6 +122,15 @@ class LogsService {
                                  const std::vector<InputEvent>& events);
   Result<GetEventsResult> GetLogEvents(const GetEventsRequest& request);
   Result<FilterEventsResult> FilterLogEvents(const FilterEventsRequest& request);
+
+  // Logs Insights. `start_s`/`end_s` are epoch seconds, as in the API.
+  Result<std::string> StartQuery(const std::vector<std::string>& groups, int64_t start_s,
+                                 int64_t end_s, const std::string& query_string, int limit);
+  // A copy of the query's state (results only once Complete).
+  Result<QueryInfo> GetQueryResults(const std::string& id);
+  // Cancels a running query; false when it had already finished.
+  Result<bool> StopQuery(const std::string& id);
+  std::vector<QueryInfo> DescribeQueries(const std::string& group, const std::string& status);
 
   // Tags by ARN (log groups only).
   Status TagResource(const std::string& arn, const std::map<std::string, std::string>& tags);
@@ -144,6 +168,14 @@ class LogsService {
   int64_t next_group_id_ = 1;
   int64_t next_stream_id_ = 1;
   int64_t last_retention_ms_ = 0;
+
+  struct RunningQuery;
+  // Guards queries_' entries' status/results, which query threads write.
+  std::mutex queries_mu_;
+  std::map<std::string, std::shared_ptr<RunningQuery>> queries_;
+  // Query threads, with the query each runs (finished ones are joined at the next StartQuery).
+  std::vector<std::pair<std::thread, std::shared_ptr<RunningQuery>>> query_threads_;
+  int64_t query_counter_ = 0;
 };
 
 }  // namespace berth::logs

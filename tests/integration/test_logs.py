@@ -236,3 +236,65 @@ def test_awslogs_output_survives_a_server_kill(own_server, name):
     msgs = [e["message"] for e in logs.get_log_events(
         logGroupName=group, logStreamName=f"p/app/{task_id}", startFromHead=True)["events"]]
     assert set(msgs) == {f"line {i}" for i in range(1, 41)}
+
+
+@pytest.mark.parametrize("cli", CLIS)
+def test_insights_stats_by_status_matches_an_independent_count(server, name, cli):
+    import collections
+    import random
+    logs = server.boto3("logs")
+    group = f"/berth/{name}"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="web")
+    rnd = random.Random(7)
+    t = now_ms() - 60000
+    lines = [{"method": "GET", "path": rnd.choice(["/a", "/b", "/c"]),
+              "status": rnd.choice([200, 200, 200, 404, 500, 503]),
+              "duration": round(rnd.random() * 100, 2)} for _ in range(500)]
+    logs.put_log_events(logGroupName=group, logStreamName="web", logEvents=[
+        {"timestamp": t + i, "message": json.dumps(l)} for i, l in enumerate(lines)])
+    logs.put_log_events(logGroupName=group, logStreamName="web", logEvents=[
+        {"timestamp": t + 600, "message": "plain text line without json"}])
+    expected = collections.Counter(str(l["status"]) for l in lines)
+    start = (t // 1000) - 60
+    qid = server.aws("logs", "start-query", "--log-group-name", group, "--start-time", start,
+                     "--end-time", start + 3600, "--query-string",
+                     "filter ispresent(status) | stats count(*) as n by status", cli=cli)["queryId"]
+
+    def done():
+        r = server.aws("logs", "get-query-results", "--query-id", qid, cli=cli)
+        return r if r["status"] == "Complete" else None
+    result = wait_for(done, timeout=20, interval=0.2, what="query completion")
+    got = {dict((f["field"], f["value"]) for f in row)["status"]:
+           int(dict((f["field"], f["value"]) for f in row)["n"]) for row in result["results"]}
+    assert got == dict(expected)
+    assert result["statistics"]["recordsScanned"] == 501
+    # A malformed query is refused with CloudWatch's code.
+    with pytest.raises(ClientError) as e:
+        logs.start_query(logGroupName=group, startTime=start, endTime=start + 60,
+                         queryString="stats count(* by")
+    assert code_of(e) == "MalformedQueryException"
+    queries = logs.describe_queries(logGroupName=group)["queries"]
+    assert qid in [q["queryId"] for q in queries]
+
+
+def test_insights_over_awslogs_output(server, name):
+    group = f"/ecs/{name}"
+    containers = [{"name": "web", "image": "app", "memory": 64,
+                   "command": ["sh", "-c", 'for s in 200 200 500 404 500 200; do '
+                               'echo "{\\"status\\":$s,\\"path\\":\\"/x\\"}"; done'],
+                   "logConfiguration": {"logDriver": "awslogs", "options": {
+                       "awslogs-group": group, "awslogs-stream-prefix": "web",
+                       "awslogs-create-group": "true"}}}]
+    server.aws("ecs", "register-task-definition", "--family", name,
+               "--container-definitions", json.dumps(containers))
+    task = server.aws("ecs", "run-task", "--task-definition", name)["tasks"][0]
+    server.aws("ecs", "wait", "tasks-stopped", "--tasks", task["taskArn"])
+    logs = server.boto3("logs")
+    wait_for(lambda: len(logs.filter_log_events(logGroupName=group)["events"]) == 6, what="lines")
+    start = int(time.time()) - 600
+    qid = logs.start_query(logGroupName=group, startTime=start, endTime=start + 1200,
+                           queryString="filter status >= 500 | stats count(*) as errors")["queryId"]
+    result = wait_for(lambda: (lambda r: r if r["status"] == "Complete" else None)(
+        logs.get_query_results(queryId=qid)), what="query")
+    assert result["results"] == [[{"field": "errors", "value": "2"}]]

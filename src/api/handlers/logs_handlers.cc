@@ -245,6 +245,61 @@ JsonService MakeLogsHandlers(logs::LogsService& logs) {
     BERTH_TRY(auto tags, logs.ListTagsForResource(arn));
     return json{{"tags", tags}};
   };
+  // Logs Insights.
+  ops["StartQuery"] = [&logs](const ApiContext&, const json& in) -> Result<JsonReply> {
+    std::vector<std::string> groups = in.value("logGroupNames", std::vector<std::string>{});
+    if (in.contains("logGroupName")) {
+      groups.push_back(in.at("logGroupName").get<std::string>());
+    }
+    for (const std::string& id : in.value("logGroupIdentifiers", std::vector<std::string>{})) {
+      json one = {{"logGroupIdentifier", id}};
+      BERTH_TRY(std::string name, GroupOf(one));
+      groups.push_back(name);
+    }
+    BERTH_TRY(std::string query, Required(in, "queryString"));
+    if (!in.contains("startTime") || !in.contains("endTime")) {
+      return logs::errors::InvalidParameter("startTime and endTime must be set.");
+    }
+    BERTH_TRY(std::string id, logs.StartQuery(groups, in.at("startTime").get<int64_t>(),
+                                              in.at("endTime").get<int64_t>(), query,
+                                              in.value("limit", 0)));
+    return json{{"queryId", id}};
+  };
+  ops["GetQueryResults"] = [&logs](const ApiContext&, const json& in) -> Result<JsonReply> {
+    BERTH_TRY(std::string id, Required(in, "queryId"));
+    BERTH_TRY(logs::QueryInfo q, logs.GetQueryResults(id));
+    json rows = json::array();
+    for (const auto& row : q.results) {
+      json r = json::array();
+      for (const auto& [field, value] : row) {
+        r.push_back({{"field", field}, {"value", value}});
+      }
+      rows.push_back(std::move(r));
+    }
+    return json{{"results", rows},
+                {"statistics", {{"recordsMatched", q.records_matched},
+                                {"recordsScanned", q.records_scanned},
+                                {"bytesScanned", q.bytes_scanned}}},
+                {"status", q.status}};
+  };
+  ops["StopQuery"] = [&logs](const ApiContext&, const json& in) -> Result<JsonReply> {
+    BERTH_TRY(std::string id, Required(in, "queryId"));
+    BERTH_TRY(bool stopped, logs.StopQuery(id));
+    return json{{"success", stopped}};
+  };
+  ops["DescribeQueries"] = [&logs](const ApiContext&, const json& in) -> Result<JsonReply> {
+    json queries = json::array();
+    for (const logs::QueryInfo& q : logs.DescribeQueries(Str(in, "logGroupName"), Str(in, "status"))) {
+      json j = {{"queryId", q.id}, {"queryString", q.query_string}, {"status", q.status},
+                {"createTime", q.created_ms}};
+      if (!q.groups.empty()) {
+        j["logGroupName"] = q.groups.front();
+      }
+      queries.push_back(std::move(j));
+    }
+    return json{{"queries", queries}};
+  };
+
   // The older, group-named tag calls the CLI still offers.
   ops["TagLogGroup"] = [&logs](const ApiContext&, const json& in) -> Result<JsonReply> {
     BERTH_TRY(std::string name, Required(in, "logGroupName"));
