@@ -146,6 +146,21 @@ def main():
                 entry.update({"rg_seconds": round(rt, 3), "rg_matches": rn,
                               "berth_speed_vs_rg": round(rt / bt, 3)})
             result[name] = entry
+        # --- Logs Insights over the whole group ---
+        for qname, q in (("insights_bin_5m", "stats count(*) by bin(5m)"),
+                         ("insights_5xx_by_path", "filter status >= 500 | stats count(*) by path")):
+            t = time.perf_counter()
+            qid = signed_call(s, conn, "StartQuery", json.dumps(
+                {"logGroupName": "app", "startTime": now // 1000 - 7200,
+                 "endTime": now // 1000 + 7200, "queryString": q}))["queryId"]
+            while True:
+                r = signed_call(s, conn, "GetQueryResults", json.dumps({"queryId": qid}))
+                if r["status"] != "Running":
+                    break
+                time.sleep(0.01)
+            result[qname] = {"seconds": round(time.perf_counter() - t, 3), "status": r["status"],
+                             "rows": len(r["results"]),
+                             "records_scanned": r["statistics"]["recordsScanned"]}
         disk = 0
         # Group ids are given in creation order: "ingest" is 1, "app" (the data set) is 2.
         for root, _, files in os.walk(os.path.join(s.data_dir, "logs", "2")):
