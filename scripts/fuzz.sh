@@ -10,8 +10,15 @@ fi
 out=$(mktemp -d)
 flags=(-std=c++20 -O1 -g -march=x86-64-v3 -fsanitize=fuzzer,address,undefined
        -fno-sanitize-recover=undefined -Isrc)
+if ! dpkg -s libzstd-dev libboost-dev >/dev/null 2>&1; then
+  apt-get install -y -qq libzstd-dev libboost-dev >/dev/null
+fi
 clang++ "${flags[@]}" tests/fuzz/filter_pattern_fuzz.cc src/logs/filter_pattern.cc -lsimdjson \
   -o "$out/filter_pattern_fuzz"
-mkdir -p "$out/corpus"
-"$out/filter_pattern_fuzz" -max_total_time="$SECONDS_PER_TARGET" "$out/corpus"
-echo "fuzz: filter_pattern ran ${SECONDS_PER_TARGET}s without a finding"
+clang++ "${flags[@]}" tests/fuzz/segment_fuzz.cc src/logs/segment.cc -lzstd -o "$out/segment_fuzz"
+for target in filter_pattern_fuzz segment_fuzz; do
+  mkdir -p "$out/corpus-$target"
+  "$out/$target" -max_total_time="$SECONDS_PER_TARGET" "$out/corpus-$target"
+  echo "fuzz: $target ran ${SECONDS_PER_TARGET}s without a finding"
+done
+rm -rf "$out" /tmp/segfuzz-*

@@ -298,3 +298,31 @@ def test_insights_over_awslogs_output(server, name):
     result = wait_for(lambda: (lambda r: r if r["status"] == "Complete" else None)(
         logs.get_query_results(queryId=qid)), what="query")
     assert result["results"] == [[{"field": "errors", "value": "2"}]]
+
+
+def test_torn_segment_tail_is_repaired_on_restart(own_server, name):
+    import glob
+    import os
+    s = own_server
+    logs = s.boto3("logs")
+    group = f"/berth/{name}"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="s")
+    logs.put_log_events(logGroupName=group, logStreamName="s",
+                        logEvents=[{"timestamp": now_ms(), "message": f"kept {i}"} for i in range(5)])
+    port = s.port
+    s.stop()
+    segments = glob.glob(os.path.join(s.data_dir, "logs", "*", "*.seg"))
+    assert len(segments) == 1
+    size = os.path.getsize(segments[0])
+    with open(segments[0], "ab") as f:  # a block cut short by a crash
+        f.write(b"BLK1" + b"\x00" * 20)
+    s.start(port)
+    assert os.path.getsize(segments[0]) == size
+    assert "torn block" in open(s.log_path).read()
+    logs = s.boto3("logs")
+    events = logs.get_log_events(logGroupName=group, logStreamName="s", startFromHead=True)["events"]
+    assert [e["message"] for e in events] == [f"kept {i}" for i in range(5)]
+    logs.put_log_events(logGroupName=group, logStreamName="s",
+                        logEvents=[{"timestamp": now_ms(), "message": "after repair"}])
+    assert len(logs.get_log_events(logGroupName=group, logStreamName="s")["events"]) == 6
