@@ -645,8 +645,6 @@ Result<FilterEventsResult> LogsService::FilterLogEvents(const FilterEventsReques
 
 // ---- tags and maintenance ------------------------------------------------------------------
 
-namespace {
-// "arn:aws:logs:R:A:log-group:NAME" (optionally ending in ":*") -> NAME
 std::optional<std::string> GroupNameFromArn(const std::string& arn_text) {
   auto arn = core::ParseArn(arn_text);
   if (!arn || arn->service != "logs" || arn->resource.rfind("log-group:", 0) != 0) {
@@ -658,7 +656,6 @@ std::optional<std::string> GroupNameFromArn(const std::string& arn_text) {
   }
   return name;
 }
-}  // namespace
 
 Status LogsService::TagResource(const std::string& arn,
                                 const std::map<std::string, std::string>& tags) {

@@ -84,6 +84,9 @@ struct QueryInfo {
   double records_matched = 0, records_scanned = 0, bytes_scanned = 0;
 };
 
+// "arn:aws:logs:REGION:ACCOUNT:log-group:NAME" (optionally ending in ":*") -> NAME.
+std::optional<std::string> GroupNameFromArn(const std::string& arn);
+
 template <typename T>
 struct LogsPage {
   std::vector<T> items;

@@ -2,7 +2,6 @@
 
 #include "api/handlers/handlers.h"
 #include "api/handlers/logs_put_events.h"
-#include "core/arn.h"
 #include "logs/logs_errors.h"
 #include "logs/logs_service.h"
 
@@ -23,14 +22,7 @@ Result<std::string> GroupOf(const json& in) {
         "LogGroup name and LogGroup ARN are mutually exclusive parameters.");
   }
   if (name.empty() && !identifier.empty()) {
-    if (auto arn = core::ParseArn(identifier); arn && arn->resource.rfind("log-group:", 0) == 0) {
-      name = arn->resource.substr(10);
-      if (name.size() >= 2 && name.compare(name.size() - 2, 2, ":*") == 0) {
-        name.resize(name.size() - 2);
-      }
-    } else {
-      name = identifier;
-    }
+    name = logs::GroupNameFromArn(identifier).value_or(identifier);
   }
   if (name.empty()) {
     return logs::errors::InvalidParameter("Either logGroupName or logGroupIdentifier must be set.");
