@@ -242,6 +242,15 @@ void TaskRunner::StartContainer(Container& c) {
     c.bindings.push_back(b);
   }
   if (c.spec->awslogs && log_sink_ != nullptr) {
+    if (Status valid = LogTailer::Validate(*c.spec->awslogs); !valid.ok()) {
+      std::string why = "CannotStartContainerError: " + valid.error().message;
+      asio::post(io_, [this, &c, why, alive = alive_] {
+        if (*alive) {
+          OnExited(c, std::nullopt, why);
+        }
+      });
+      return;
+    }
     Status group = log_sink_->CheckGroup(c.spec->awslogs->group, c.spec->awslogs->create_group);
     if (!group.ok()) {
       // ECS's wording when the awslogs driver cannot set up its stream.

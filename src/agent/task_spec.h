@@ -34,6 +34,11 @@ struct AwsLogsTarget {
   std::string group;
   std::string stream;  // PREFIX/CONTAINER/TASK_ID, as ECS names it
   bool create_group = false;
+  // awslogs-multiline-pattern (a regular expression) or awslogs-datetime-format (strftime-style,
+  // which wins when both are set): a line matching it starts a new event; other lines are
+  // appended to the event before them. Empty: one event per line.
+  std::string multiline_pattern;
+  std::string datetime_format;
 };
 
 struct ContainerSpec {

@@ -326,6 +326,8 @@ agent::TaskSpec BuildTaskSpec(const TaskDefinition& td, const TaskOverride& over
       std::string prefix = options.value("awslogs-stream-prefix", "");
       target.stream = (prefix.empty() ? "" : prefix + "/") + cs.name + "/" + task_id;
       target.create_group = options.value("awslogs-create-group", "") == "true";
+      target.multiline_pattern = options.value("awslogs-multiline-pattern", "");
+      target.datetime_format = options.value("awslogs-datetime-format", "");
       if (!target.group.empty()) {
         cs.awslogs = target;
       }

@@ -326,3 +326,30 @@ def test_torn_segment_tail_is_repaired_on_restart(own_server, name):
     logs.put_log_events(logGroupName=group, logStreamName="s",
                         logEvents=[{"timestamp": now_ms(), "message": "after repair"}])
     assert len(logs.get_log_events(logGroupName=group, logStreamName="s")["events"]) == 6
+
+
+def test_awslogs_multiline_pattern_keeps_a_stack_trace_together(server, name):
+    group = f"/ecs/{name}"
+    script = ("echo 'I, [2026-11-26] INFO -- : Started GET /'; "
+              "echo 'E, [2026-11-26] ERROR -- : NoMethodError'; "
+              "echo '  app/models/user.rb:12'; echo '  app/controllers/users.rb:7'; "
+              "echo 'I, [2026-11-26] INFO -- : Completed 500'")
+    containers = [{"name": "app", "image": "app", "memory": 64, "command": ["sh", "-c", script],
+                   "logConfiguration": {"logDriver": "awslogs", "options": {
+                       "awslogs-group": group, "awslogs-stream-prefix": "web",
+                       "awslogs-create-group": "true",
+                       "awslogs-multiline-pattern": "^[IEWF], \\["}}}]
+    server.aws("ecs", "register-task-definition", "--family", name,
+               "--container-definitions", json.dumps(containers))
+    task = server.aws("ecs", "run-task", "--task-definition", name)["tasks"][0]
+    server.aws("ecs", "wait", "tasks-stopped", "--tasks", task["taskArn"])
+    logs = server.boto3("logs")
+
+    def messages():
+        try:
+            return [e["message"] for e in logs.filter_log_events(logGroupName=group)["events"]]
+        except ClientError:
+            return []
+    got = wait_for(lambda: len(messages()) == 3 and messages(), what="three events")
+    assert got[1] == ("E, [2026-11-26] ERROR -- : NoMethodError\n  app/models/user.rb:12\n"
+                      "  app/controllers/users.rb:7")

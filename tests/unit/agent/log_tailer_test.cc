@@ -95,3 +95,38 @@ TEST_F(LogTailerTest, LongLinesAreSplitAtTheEventLimit) {
 }
 
 }  // namespace berth::agent
+
+namespace berth::agent {
+
+TEST_F(LogTailerTest, MultilinePatternJoinsStackTraces) {
+  LogTailer t(dir_, {"g", "s", false, "^[^ \\t]", ""}, sink_, clock_);
+  Write("stdout", "Error: boom\n  at a()\n  at b()\nINFO next\n");
+  ASSERT_TRUE(t.Poll(false));
+  // The last event (INFO next) may still grow: it is held back for a moment.
+  EXPECT_EQ(sink_.lines, std::vector<std::string>{"Error: boom\n  at a()\n  at b()"});
+  Write("stdout", "  continued\n");
+  ASSERT_TRUE(t.Poll(false));
+  EXPECT_EQ(sink_.lines.size(), 1u);
+  clock_.Advance(1500);
+  ASSERT_TRUE(t.Poll(false));  // waited long enough: sent
+  EXPECT_EQ(sink_.lines.back(), "INFO next\n  continued");
+}
+
+TEST_F(LogTailerTest, DatetimeFormatStartsEvents) {
+  EXPECT_EQ(LogTailer::DatetimeFormatToRegex("[%Y-%m-%d]"),
+            "^\\[[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])\\]");
+  LogTailer t(dir_, {"g", "s", false, "ignored-when-datetime-is-set", "%Y-%m-%d %H:%M:%S"},
+              sink_, clock_);
+  Write("stdout", "2026-11-26 19:07:50 first\ndetail\n2026-11-26 19:07:51 second\n");
+  ASSERT_TRUE(t.Poll(true));
+  EXPECT_EQ(sink_.lines, (std::vector<std::string>{"2026-11-26 19:07:50 first\ndetail",
+                                                   "2026-11-26 19:07:51 second"}));
+}
+
+TEST_F(LogTailerTest, BadMultilinePatternIsRefused) {
+  Status s = LogTailer::Validate({"g", "s", false, "([unclosed", ""});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("failed to initialize logging driver"), std::string::npos);
+}
+
+}  // namespace berth::agent
