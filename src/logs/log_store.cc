@@ -182,6 +182,21 @@ Status LogStore::ScanImpl(int64_t group_id, const std::vector<BlockRef>& blocks,
   return OkStatus();
 }
 
+Result<std::vector<LogEvent>> LogStore::ReadBlock(int64_t group_id, const BlockRef& ref) const {
+  std::string path = DirOf(group_id) + "/" + SegmentFileName(ref.segment);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return InternalError("cannot open " + path);
+  }
+  std::string block(ref.size, '\0');
+  ssize_t n = ::pread(fd, block.data(), ref.size, ref.offset);
+  ::close(fd);
+  if (n != static_cast<ssize_t>(ref.size)) {
+    return InternalError("short read of a log block");
+  }
+  return DecodeBlock(block);
+}
+
 Status LogStore::DropGroup(int64_t group_id) {
   auto it = groups_.find(group_id);
   if (it != groups_.end()) {

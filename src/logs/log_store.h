@@ -53,6 +53,9 @@ class LogStore {
   Status ScanBlocks(int64_t group_id, const std::vector<BlockRef>& blocks, int64_t start_ms,
                     int64_t end_ms, const Visitor& visit) const;
 
+  // Reads and decodes one block of a group. Thread-safe (files only).
+  Result<std::vector<LogEvent>> ReadBlock(int64_t group_id, const BlockRef& ref) const;
+
   // Deletes the group's files.
   Status DropGroup(int64_t group_id);
   // Deletes closed segments whose newest event is older than `cutoff_ms`.

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -781,22 +783,68 @@ Result<std::string> LogsService::StartQuery(const std::vector<std::string>& grou
   // Only the files and this snapshot are read off the loop thread (see LogStore::ScanBlocks).
   std::thread worker([this, running, query = std::move(query),
                                sources = std::move(sources), start_s, end_s]() mutable {
+    // Two stages on the machine's two cores: a reader thread decompresses blocks (the bulk of
+    // the work) while this thread runs the query over the blocks already decoded.
+    struct Decoded {
+      const Source* src;
+      std::vector<LogEvent> events;
+    };
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<Decoded> ready;  // guarded by mu
+    bool reader_done = false;   // guarded by mu
+    Status status = OkStatus(); // written by the reader before reader_done
+    const int64_t from_ms = start_s * 1000, to_ms = end_s * 1000 + 999;
+    std::thread reader([&] {
+      Status st = OkStatus();
+      for (const Source& src : sources) {
+        for (const BlockRef& ref : src.blocks) {
+          if (running->cancel || !st.ok()) {
+            break;
+          }
+          if (ref.max_ts < from_ms || ref.min_ts > to_ms) {
+            continue;
+          }
+          auto events = store_.ReadBlock(src.group_id, ref);
+          if (!events.ok()) {
+            st = events.error();
+            break;
+          }
+          std::unique_lock<std::mutex> lock(mu);
+          cv.wait(lock, [&] { return ready.size() < 8 || running->cancel; });
+          ready.push_back({&src, std::move(events).value()});
+          cv.notify_all();
+        }
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      status = st;
+      reader_done = true;
+      cv.notify_all();
+    });
     insights::Execution exec(query);
-    Status status = OkStatus();
-    for (const Source& src : sources) {
-      status = store_.ScanBlocks(
-          src.group_id, src.blocks, start_s * 1000, end_s * 1000 + 999,
-          [&](const LogEvent& e, uint64_t) {
-            auto stream = src.streams.find(e.stream_id);
-            exec.Add({e.timestamp_ms, e.ingestion_ms, e.message,
-                      stream == src.streams.end() ? std::string_view() : stream->second,
-                      src.log_value});
-            return !running->cancel.load(std::memory_order_relaxed);
-          });
-      if (!status.ok() || running->cancel) {
-        break;
+    for (;;) {
+      Decoded d;
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        cv.wait(lock, [&] { return !ready.empty() || reader_done; });
+        if (ready.empty()) {
+          break;
+        }
+        d = std::move(ready.front());
+        ready.pop_front();
+        cv.notify_all();
+      }
+      for (const LogEvent& e : d.events) {
+        if (e.timestamp_ms < from_ms || e.timestamp_ms > to_ms) {
+          continue;
+        }
+        auto stream = d.src->streams.find(e.stream_id);
+        exec.Add({e.timestamp_ms, e.ingestion_ms, e.message,
+                  stream == d.src->streams.end() ? std::string_view() : stream->second,
+                  d.src->log_value});
       }
     }
+    reader.join();
     auto rows = exec.Results();
     std::lock_guard<std::mutex> lock(queries_mu_);
     QueryInfo& info = running->info;
