@@ -783,50 +783,61 @@ Result<std::string> LogsService::StartQuery(const std::vector<std::string>& grou
   // Only the files and this snapshot are read off the loop thread (see LogStore::ScanBlocks).
   std::thread worker([this, running, query = std::move(query),
                                sources = std::move(sources), start_s, end_s]() mutable {
-    // Two stages on the machine's two cores: a reader thread decompresses blocks (the bulk of
-    // the work) while this thread runs the query over the blocks already decoded.
+    // Decompressing blocks is most of the work: reader threads (one per core) decode blocks,
+    // each taking every kReaders-th block, while this thread runs the query over the blocks
+    // already decoded. An Execution takes events in any order.
+    constexpr size_t kReaders = 2;
     struct Decoded {
       const Source* src;
       std::vector<LogEvent> events;
     };
     std::mutex mu;
     std::condition_variable cv;
-    std::deque<Decoded> ready;  // guarded by mu
-    bool reader_done = false;   // guarded by mu
-    Status status = OkStatus(); // written by the reader before reader_done
+    std::deque<Decoded> ready;   // guarded by mu
+    size_t readers_done = 0;     // guarded by mu
+    Status status = OkStatus();  // guarded by mu: the first reader error
     const int64_t from_ms = start_s * 1000, to_ms = end_s * 1000 + 999;
-    std::thread reader([&] {
-      Status st = OkStatus();
-      for (const Source& src : sources) {
-        for (const BlockRef& ref : src.blocks) {
-          if (running->cancel || !st.ok()) {
-            break;
+    std::vector<std::thread> readers;
+    for (size_t k = 0; k < kReaders; ++k) {
+      readers.emplace_back([&, k] {
+        Status st = OkStatus();
+        size_t index = 0;
+        for (const Source& src : sources) {
+          for (const BlockRef& ref : src.blocks) {
+            if (index++ % kReaders != k) {
+              continue;
+            }
+            if (running->cancel || !st.ok()) {
+              break;
+            }
+            if (ref.max_ts < from_ms || ref.min_ts > to_ms) {
+              continue;
+            }
+            auto events = store_.ReadBlock(src.group_id, ref);
+            if (!events.ok()) {
+              st = events.error();
+              break;
+            }
+            std::unique_lock<std::mutex> lock(mu);
+            cv.wait(lock, [&] { return ready.size() < 8 || running->cancel; });
+            ready.push_back({&src, std::move(events).value()});
+            cv.notify_all();
           }
-          if (ref.max_ts < from_ms || ref.min_ts > to_ms) {
-            continue;
-          }
-          auto events = store_.ReadBlock(src.group_id, ref);
-          if (!events.ok()) {
-            st = events.error();
-            break;
-          }
-          std::unique_lock<std::mutex> lock(mu);
-          cv.wait(lock, [&] { return ready.size() < 8 || running->cancel; });
-          ready.push_back({&src, std::move(events).value()});
-          cv.notify_all();
         }
-      }
-      std::lock_guard<std::mutex> lock(mu);
-      status = st;
-      reader_done = true;
-      cv.notify_all();
-    });
+        std::lock_guard<std::mutex> lock(mu);
+        if (!st.ok() && status.ok()) {
+          status = st;
+        }
+        ++readers_done;
+        cv.notify_all();
+      });
+    }
     insights::Execution exec(query);
     for (;;) {
       Decoded d;
       {
         std::unique_lock<std::mutex> lock(mu);
-        cv.wait(lock, [&] { return !ready.empty() || reader_done; });
+        cv.wait(lock, [&] { return !ready.empty() || readers_done == kReaders; });
         if (ready.empty()) {
           break;
         }
@@ -844,7 +855,9 @@ Result<std::string> LogsService::StartQuery(const std::vector<std::string>& grou
                   d.src->log_value});
       }
     }
-    reader.join();
+    for (std::thread& r : readers) {
+      r.join();
+    }
     auto rows = exec.Results();
     std::lock_guard<std::mutex> lock(queries_mu_);
     QueryInfo& info = running->info;
