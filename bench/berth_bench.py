@@ -36,6 +36,15 @@ class Server:
                             aws_access_key_id=self.key, aws_secret_access_key=self.secret,
                             config=Config(retries={"max_attempts": 0}))
 
+    def sleeper_cluster(self, seconds):
+        """The default cluster and a task definition `sleeper` whose container sleeps."""
+        ecs = self.client("ecs")
+        ecs.create_cluster(clusterName="default")
+        ecs.register_task_definition(family="sleeper", containerDefinitions=[
+            {"name": "app", "image": "busybox", "command": ["sleep", str(seconds)],
+             "stopTimeout": 1, "memory": 64}])
+        return ecs
+
     def rss_kib(self):
         for line in open(f"/proc/{self.proc.pid}/status"):
             if line.startswith("VmRSS:"):

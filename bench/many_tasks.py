@@ -29,11 +29,7 @@ def main():
     args = ap.parse_args()
     s = Server()
     try:
-        ecs = s.client("ecs")
-        ecs.create_cluster(clusterName="default")
-        ecs.register_task_definition(family="sleeper", containerDefinitions=[
-            {"name": "app", "image": "busybox", "command": ["sleep", "600"], "stopTimeout": 1,
-             "memory": 64}])
+        ecs = s.sleeper_cluster(600)
         rss_idle = s.rss_kib()
         arns = []
         t0 = time.perf_counter()

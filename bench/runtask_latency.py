@@ -41,11 +41,7 @@ def main():
     args = ap.parse_args()
     s = Server()
     try:
-        ecs = s.client("ecs")
-        ecs.create_cluster(clusterName="default")
-        ecs.register_task_definition(family="sleeper", containerDefinitions=[
-            {"name": "app", "image": "busybox", "command": ["sleep", "60"], "stopTimeout": 1,
-             "memory": 64}])
+        ecs = s.sleeper_cluster(60)
         client_ms, arns = [], []
         for _ in range(args.tasks):
             t0 = time.perf_counter()
