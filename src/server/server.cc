@@ -206,7 +206,9 @@ int RunServer(const ServerOptions& opts) {
                  sig);
     http.Close();
     logs.Maintain();
-    io.stop();
+    // Behind whatever is already queued, so an open store batch commits and its held replies
+    // go out before the loop ends.
+    asio::post(io, [&io] { io.stop(); });
   });
 
   if (!opts.ready_file.empty()) {
