@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/task_output.h"
 #include "server/server.h"
 
 namespace {
@@ -40,6 +41,16 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   server->add_option("--shim", server_opts.shim_path, "path of berth-shim");
 
+  berth::cli::TaskOutputOptions output_opts;
+  output_opts.data_dir = DefaultDataDir();
+  auto* output = app.add_subcommand(
+      "task-output", "print a task container's stdout (or stderr), kept on this machine");
+  output->add_option("task", output_opts.task, "task id or ARN")->required();
+  output->add_option("--container", output_opts.container, "container name");
+  output->add_flag("--stderr", output_opts.stderr_stream, "print stderr instead of stdout");
+  output->add_option("--data-dir", output_opts.data_dir, "the server's data directory")
+      ->capture_default_str();
+
   app.add_subcommand("version", "print the version")->callback([] {
     std::printf("berth 0.1.0\n");
   });
@@ -47,6 +58,9 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (server->parsed()) {
     return berth::server::RunServer(server_opts);
+  }
+  if (output->parsed()) {
+    return berth::cli::PrintTaskOutput(output_opts);
   }
   return 0;
 }

@@ -263,3 +263,21 @@ def test_depends_on_healthy_waits_for_the_health_check(server, name, tmp_path):
     app = [c for c in t["containers"] if c["name"] == "app"][0]
     assert app["exitCode"] == 0
     assert t["stopCode"] == "EssentialContainerExited"
+
+
+def test_task_output_without_a_log_driver_is_readable_with_the_cli(server, name):
+    import subprocess
+    from conftest import BERTH
+    register(server, name, [
+        {"name": "app", "image": "app", "command": ["sh", "-c", "echo out line; echo err line >&2"]},
+        {"name": "side", "image": "app", "essential": False, "command": ["true"]}])
+    task = run_task(server, name)
+    server.aws("ecs", "wait", "tasks-stopped", "--tasks", task["taskArn"])
+    def out(*extra):
+        return subprocess.run([BERTH, "task-output", "--data-dir", server.data_dir,
+                               task["taskArn"], *extra], capture_output=True, text=True)
+    assert out("--container", "app").stdout == "out line\n"
+    assert out("--container", "app", "--stderr").stdout == "err line\n"
+    ambiguous = out()
+    assert ambiguous.returncode != 0 and "--container" in ambiguous.stderr
+    assert out("--container", "nope").returncode != 0
