@@ -98,21 +98,26 @@ Status LogStore::Append(int64_t group_id, const std::vector<LogEvent>& events) {
   return OkStatus();
 }
 
-Status LogStore::Scan(int64_t group_id, int64_t start_ms, int64_t end_ms, const Visitor& visit) {
+Status LogStore::Scan(int64_t group_id, int64_t start_ms, int64_t end_ms, const Visitor& visit,
+                      const std::vector<int64_t>* only_streams) {
   Position next;
   bool complete = false;
-  return ScanFrom(group_id, start_ms, end_ms, Position{}, visit, &next, &complete);
+  return ScanFrom(group_id, start_ms, end_ms, Position{}, visit, &next, &complete, only_streams);
 }
 
 Status LogStore::ScanFrom(int64_t group_id, int64_t start_ms, int64_t end_ms, Position from,
-                          const Visitor& visit, Position* next, bool* complete) {
+                          const Visitor& visit, Position* next, bool* complete,
+                          const std::vector<int64_t>* only_streams) {
   *complete = true;
   auto it = groups_.find(group_id);
   if (it == groups_.end()) {
     return OkStatus();
   }
-  return ScanImpl(group_id, it->second.blocks, start_ms, end_ms, from, visit, next, complete);
+  return ScanImpl(group_id, it->second.blocks, start_ms, end_ms, from, visit, next, complete,
+                  only_streams);
 }
+
+uint64_t LogStore::BlocksRead() const { return blocks_read_.load(std::memory_order_relaxed); }
 
 std::vector<BlockRef> LogStore::Blocks(int64_t group_id) const {
   auto it = groups_.find(group_id);
@@ -123,12 +128,14 @@ Status LogStore::ScanBlocks(int64_t group_id, const std::vector<BlockRef>& block
                             int64_t start_ms, int64_t end_ms, const Visitor& visit) const {
   Position next;
   bool complete = true;
-  return ScanImpl(group_id, blocks, start_ms, end_ms, Position{}, visit, &next, &complete);
+  return ScanImpl(group_id, blocks, start_ms, end_ms, Position{}, visit, &next, &complete,
+                  nullptr);
 }
 
 Status LogStore::ScanImpl(int64_t group_id, const std::vector<BlockRef>& blocks,
                           int64_t start_ms, int64_t end_ms, Position from, const Visitor& visit,
-                          Position* next, bool* complete) const {
+                          Position* next, bool* complete,
+                          const std::vector<int64_t>* only_streams) const {
   *complete = true;
   int64_t open_segment = -1;
   int fd = -1;
@@ -144,6 +151,10 @@ Status LogStore::ScanImpl(int64_t group_id, const std::vector<BlockRef>& blocks,
     if (ref.max_ts < start_ms || ref.min_ts > end_ms) {
       continue;  // the block's time bounds rule it out without reading it
     }
+    if (only_streams != nullptr && !ref.HasAnyStream(*only_streams)) {
+      continue;  // and its stream table rules it out for other streams' reads
+    }
+    blocks_read_.fetch_add(1, std::memory_order_relaxed);
     if (ref.segment != open_segment) {
       close_fd();
       std::string path = DirOf(group_id) + "/" + SegmentFileName(ref.segment);

@@ -6,6 +6,7 @@
 // segment is closed) fdatasyncs, bounding what an OS crash can take to the last second.
 // Retention deletes whole segments. Threading: one thread (the control loop).
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -33,7 +34,9 @@ class LogStore {
   // in write order, with each event's id (unique and stable within the group: its block's
   // position and its index in the block); `visit` returns false to stop early.
   using Visitor = std::function<bool(const LogEvent&, uint64_t event_id)>;
-  Status Scan(int64_t group_id, int64_t start_ms, int64_t end_ms, const Visitor& visit);
+  // With `only_streams` (sorted ids), blocks without events of those streams are skipped unread.
+  Status Scan(int64_t group_id, int64_t start_ms, int64_t end_ms, const Visitor& visit,
+              const std::vector<int64_t>* only_streams = nullptr);
 
   // A place in a group's write order, for resuming a scan (FilterLogEvents' paging).
   struct Position {
@@ -44,7 +47,8 @@ class LogStore {
   // position just after that event; when the scan completes, `*next` is left unchanged and
   // `*complete` is true.
   Status ScanFrom(int64_t group_id, int64_t start_ms, int64_t end_ms, Position from,
-                  const Visitor& visit, Position* next, bool* complete);
+                  const Visitor& visit, Position* next, bool* complete,
+                  const std::vector<int64_t>* only_streams = nullptr);
   // A copy of a group's block list, for reading on another thread with ScanBlocks: blocks are
   // immutable once written and segments are append-only, so the copy stays valid (retention may
   // delete a segment meanwhile; reading it then fails cleanly).
@@ -62,6 +66,8 @@ class LogStore {
   Status DropOlderThan(int64_t group_id, int64_t cutoff_ms);
   Status Sync();
   int64_t StoredBytes(int64_t group_id) const;
+  // Blocks decoded by Scan/ScanFrom since the store was opened (for tests and statistics).
+  uint64_t BlocksRead() const;
 
  private:
   struct Group {
@@ -75,12 +81,13 @@ class LogStore {
   std::string DirOf(int64_t group_id) const;
   Status ScanImpl(int64_t group_id, const std::vector<BlockRef>& blocks, int64_t start_ms,
                   int64_t end_ms, Position from, const Visitor& visit, Position* next,
-                  bool* complete) const;
+                  bool* complete, const std::vector<int64_t>* only_streams) const;
   Status OpenActive(int64_t group_id, Group& g);
 
   std::string root_;
   int64_t segment_bytes_;
   std::map<int64_t, Group> groups_;
+  mutable std::atomic<uint64_t> blocks_read_{0};  // query threads count too
 };
 
 }  // namespace berth::logs

@@ -527,6 +527,7 @@ Result<GetEventsResult> LogsService::GetLogEvents(const GetEventsRequest& req) {
   BERTH_TRY(LogGroup * g, FindGroup(req.group));
   BERTH_TRY(LogStream * st, FindStream(*g, req.stream));
   const int64_t stream_id = st->id;
+  const std::vector<int64_t> only = {stream_id};
   std::vector<OutputEvent> all;
   BERTH_RETURN_IF_ERROR(store_.Scan(
       g->id, req.start_ms.value_or(INT64_MIN), req.end_ms ? *req.end_ms - 1 : INT64_MAX,
@@ -535,7 +536,8 @@ Result<GetEventsResult> LogsService::GetLogEvents(const GetEventsRequest& req) {
           all.push_back({e.timestamp_ms, e.ingestion_ms, e.message, "", ""});
         }
         return true;
-      }));
+      },
+      &only));
   std::stable_sort(all.begin(), all.end(), [](const OutputEvent& a, const OutputEvent& b) {
     return a.timestamp_ms < b.timestamp_ms;
   });
@@ -624,6 +626,9 @@ Result<FilterEventsResult> LogsService::FilterLogEvents(const FilterEventsReques
   size_t page_bytes = 0;
   LogStore::Position next;
   bool complete = true;
+  // Reads restricted to some streams skip the blocks of the others by their stream tables.
+  const bool restricted = !req.stream_names.empty() || !req.stream_name_prefix.empty();
+  const std::vector<int64_t> only(stream_ids.begin(), stream_ids.end());  // std::set: sorted
   BERTH_RETURN_IF_ERROR(store_.ScanFrom(
       g->id, req.start_ms.value_or(INT64_MIN), req.end_ms.value_or(INT64_MAX), from,
       [&](const LogEvent& e, uint64_t id) {
@@ -638,7 +643,7 @@ Result<FilterEventsResult> LogsService::FilterLogEvents(const FilterEventsReques
                               name == stream_names_.end() ? "" : name->second, id_text});
         return static_cast<int>(out.events.size()) < req.limit && page_bytes < kMaxPageBytes;
       },
-      &next, &complete));
+      &next, &complete, restricted ? &only : nullptr));
   if (!complete) {
     out.next_token = std::to_string(next.block) + "_" + std::to_string(next.event);
   }

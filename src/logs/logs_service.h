@@ -151,6 +151,8 @@ class LogsService {
   void Maintain();
 
   std::string GroupArn(const std::string& name) const;
+  // Blocks decoded by GetLogEvents/FilterLogEvents so far (for tests of block skipping).
+  uint64_t BlocksRead() const { return store_.BlocksRead(); }
 
  private:
   Result<LogGroup*> FindGroup(const std::string& name);

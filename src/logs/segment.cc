@@ -29,9 +29,10 @@ T Get(const char* p) {
   return v;
 }
 
-uint32_t Crc(std::string_view header32, std::string_view frame) {
+uint32_t Crc(std::string_view header36, std::string_view table, std::string_view frame) {
   boost::crc_32_type crc;
-  crc.process_bytes(header32.data(), header32.size());
+  crc.process_bytes(header36.data(), header36.size());
+  crc.process_bytes(table.data(), table.size());
   crc.process_bytes(frame.data(), frame.size());
   return crc.checksum();
 }
@@ -60,17 +61,41 @@ std::string EncodeBlock(const std::vector<LogEvent>& events, int zstd_level) {
   size_t n = ZSTD_compress(frame.data(), frame.size(), raw.data(), raw.size(), zstd_level);
   BERTH_ASSERT(!ZSTD_isError(n), "zstd compression of an in-memory buffer cannot fail");
   frame.resize(n);
+  std::vector<int64_t> streams;
+  for (const LogEvent& e : events) {
+    streams.push_back(e.stream_id);
+  }
+  std::sort(streams.begin(), streams.end());
+  streams.erase(std::unique(streams.begin(), streams.end()), streams.end());
+  std::string table;
+  for (int64_t id : streams) {
+    Put<uint64_t>(table, static_cast<uint64_t>(id));
+  }
   std::string block;
-  block.reserve(kBlockHeaderSize + frame.size());
+  block.reserve(kBlockHeaderSize + table.size() + frame.size());
   Put<uint32_t>(block, kBlockMagic);
   Put<uint32_t>(block, static_cast<uint32_t>(frame.size()));
   Put<uint32_t>(block, static_cast<uint32_t>(raw.size()));
   Put<uint32_t>(block, static_cast<uint32_t>(events.size()));
   Put<int64_t>(block, min_ts);
   Put<int64_t>(block, max_ts);
-  Put<uint32_t>(block, Crc(block, frame));
+  Put<uint32_t>(block, static_cast<uint32_t>(streams.size()));
+  Put<uint32_t>(block, Crc(block, table, frame));
+  block.append(table);
   block.append(frame);
   return block;
+}
+
+bool BlockRef::HasAnyStream(const std::vector<int64_t>& ids) const {
+  // Both sorted: a merge walk.
+  size_t i = 0, j = 0;
+  while (i < streams.size() && j < ids.size()) {
+    if (streams[i] == ids[j]) {
+      return true;
+    }
+    streams[i] < ids[j] ? ++i : ++j;
+  }
+  return false;
 }
 
 bool ParseBlockHeader(std::string_view bytes, BlockRef* ref) {
@@ -78,11 +103,21 @@ bool ParseBlockHeader(std::string_view bytes, BlockRef* ref) {
     return false;
   }
   uint32_t frame_len = Get<uint32_t>(bytes.data() + 4);
-  ref->size = static_cast<uint32_t>(kBlockHeaderSize) + frame_len;
   ref->count = Get<uint32_t>(bytes.data() + 12);
   ref->min_ts = Get<int64_t>(bytes.data() + 16);
   ref->max_ts = Get<int64_t>(bytes.data() + 24);
-  return frame_len < (1u << 30);
+  ref->stream_count = Get<uint32_t>(bytes.data() + 32);
+  if (frame_len >= (1u << 30) || ref->stream_count > ref->count || ref->stream_count > (1u << 20)) {
+    return false;
+  }
+  ref->size = static_cast<uint32_t>(kBlockHeaderSize + StreamTableBytes(*ref)) + frame_len;
+  ref->streams.clear();
+  if (bytes.size() >= kBlockHeaderSize + StreamTableBytes(*ref)) {
+    for (uint32_t i = 0; i < ref->stream_count; ++i) {
+      ref->streams.push_back(static_cast<int64_t>(Get<uint64_t>(bytes.data() + kBlockHeaderSize + 8 * i)));
+    }
+  }
+  return true;
 }
 
 Result<std::vector<LogEvent>> DecodeBlock(std::string_view block) {
@@ -90,8 +125,9 @@ Result<std::vector<LogEvent>> DecodeBlock(std::string_view block) {
   if (!ParseBlockHeader(block, &ref) || block.size() != ref.size) {
     return InternalError("log block: bad header");
   }
-  std::string_view frame = block.substr(kBlockHeaderSize);
-  if (Crc(block.substr(0, 32), frame) != Get<uint32_t>(block.data() + 32)) {
+  std::string_view table = block.substr(kBlockHeaderSize, StreamTableBytes(ref));
+  std::string_view frame = block.substr(kBlockHeaderSize + StreamTableBytes(ref));
+  if (Crc(block.substr(0, 36), table, frame) != Get<uint32_t>(block.data() + 36)) {
     return InternalError("log block: checksum mismatch");
   }
   uint32_t raw_len = Get<uint32_t>(block.data() + 8);
@@ -163,12 +199,19 @@ Result<std::vector<BlockRef>> OpenSegments(const std::string& dir, std::string* 
       bool ok = file_size - pos >= static_cast<int64_t>(kBlockHeaderSize) &&
                 in.read(head.data(), kBlockHeaderSize) && ParseBlockHeader(head, &ref) &&
                 ref.size <= file_size - pos;
+      if (ok && !newest) {
+        std::string with_table(kBlockHeaderSize + StreamTableBytes(ref), '\0');
+        in.seekg(pos);
+        ok = in.read(with_table.data(), static_cast<std::streamsize>(with_table.size())) &&
+             ParseBlockHeader(with_table, &ref);
+      }
       // Only the newest segment can end in a torn write; its blocks are checked in full (older
       // segments were closed after an fsync, and are checked when read).
       if (ok && newest) {
         std::string block(ref.size, '\0');
         in.seekg(pos);
-        ok = in.read(block.data(), ref.size) && DecodeBlock(block).ok();
+        ok = in.read(block.data(), ref.size) && DecodeBlock(block).ok() &&
+             ParseBlockHeader(block, &ref);
       }
       if (!ok) {
         if (!newest) {

@@ -134,6 +134,26 @@ TEST_F(LogsServiceTest, FilterAcrossStreamsPagesAndSurvivesReopen) {
   EXPECT_EQ(logs_->FilterLogEvents(req).error().aws_code, "InvalidParameterException");
 }
 
+TEST_F(LogsServiceTest, ReadsOfOneStreamSkipOtherStreamsBlocks) {
+  int64_t now = clock_.NowMillis();
+  ASSERT_TRUE(logs_->CreateLogStream("/app", "busy").ok());
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(logs_->PutLogEvents("/app", "busy", {{now + i, "noise"}}).ok());
+  }
+  ASSERT_TRUE(logs_->PutLogEvents("/app", "s", {{now, "mine"}}).ok());
+  Reopen();  // the stream tables must come back from disk too
+  uint64_t before = logs_->BlocksRead();
+  EXPECT_EQ(Messages(), std::vector<std::string>{"mine"});
+  EXPECT_EQ(logs_->BlocksRead() - before, 1u);
+  FilterEventsRequest req{"/app"};
+  req.stream_names = {"s"};
+  before = logs_->BlocksRead();
+  auto r = logs_->FilterLogEvents(req);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->events.size(), 1u);
+  EXPECT_EQ(logs_->BlocksRead() - before, 1u);
+}
+
 TEST_F(LogsServiceTest, DeleteGroupRemovesItsFiles) {
   ASSERT_TRUE(logs_->PutLogEvents("/app", "s", {{clock_.NowMillis(), "x"}}).ok());
   ASSERT_TRUE(logs_->DeleteLogGroup("/app").ok());
