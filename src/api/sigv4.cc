@@ -8,6 +8,7 @@
 #include <cstring>
 #include <memory>
 
+#include "api/protocol/protocol.h"
 #include "core/assert.h"
 #include "core/hex.h"
 #include "core/time_util.h"
@@ -40,7 +41,6 @@ Error Unauthenticated(std::string_view code, std::string message) {
 
 // ---- SHA-256 and HMAC (core's fast OpenSSL wrappers) -----------------------------------------
 std::string_view AsView(const Digest& d) { return {reinterpret_cast<const char*>(d.data()), d.size()}; }
-Digest Sha256Of(std::string_view data) { return core::Sha256(data); }
 std::string Sha256HexOf(std::string_view data) { return core::Sha256Hex(data); }
 Digest Hmac(std::string_view key, std::string_view data) { return core::HmacSha256(key, data); }
 Digest Hmac(const Digest& key, std::string_view data) { return Hmac(AsView(key), data); }
@@ -136,39 +136,6 @@ void AppendUriEncoded(std::string* out, std::string_view in, bool keep_slash) {
   }
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
-// Decodes %XX escapes. '+' stays '+' (SigV4 query strings are not form-encoded), and a '%' not
-// followed by two hex digits is kept literally; it is then re-encoded as %25.
-std::string PercentDecode(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%' && i + 2 < in.size()) {
-      int hi = HexValue(in[i + 1]);
-      int lo = HexValue(in[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(in[i]);
-  }
-  return out;
-}
-
 // botocore's remove_dot_segments: drops "." and empty segments, resolves "..", keeps a leading
 // and (if anything is left) a trailing '/'. Works on the still-encoded path, so "%2E%2E" is a
 // name, not a parent reference.
@@ -228,9 +195,12 @@ std::vector<QueryParam> ParseQuery(std::string_view query) {
     if (!pair.empty()) {
       size_t eq = pair.find('=');
       if (eq == std::string_view::npos) {
-        params.push_back({PercentDecode(pair), std::string()});
+        params.push_back({PercentDecode(pair, false), std::string()});
       } else {
-        params.push_back({PercentDecode(pair.substr(0, eq)), PercentDecode(pair.substr(eq + 1))});
+        // '+' stays '+' (SigV4 query strings are not form-encoded); a '%' not followed by two hex
+        // digits is kept literally and then re-encoded as %25.
+        params.push_back(
+            {PercentDecode(pair.substr(0, eq), false), PercentDecode(pair.substr(eq + 1), false)});
       }
     }
     start = end + 1;
