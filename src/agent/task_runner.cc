@@ -244,11 +244,7 @@ void TaskRunner::StartContainer(Container& c) {
   if (c.spec->awslogs && log_sink_ != nullptr) {
     if (Status valid = LogTailer::Validate(*c.spec->awslogs); !valid.ok()) {
       std::string why = "CannotStartContainerError: " + valid.error().message;
-      asio::post(io_, [this, &c, why, alive = alive_] {
-        if (*alive) {
-          OnExited(c, std::nullopt, why);
-        }
-      });
+      FailStart(c, why);
       return;
     }
     Status group = log_sink_->CheckGroup(c.spec->awslogs->group, c.spec->awslogs->create_group);
@@ -257,11 +253,7 @@ void TaskRunner::StartContainer(Container& c) {
       std::string why = "ResourceInitializationError: failed to validate logger args: create "
                         "stream has been retried 1 times: failed to create Cloudwatch log "
                         "stream: " + group.error().aws_code + ": " + group.error().message;
-      asio::post(io_, [this, &c, why, alive = alive_] {
-        if (*alive) {
-          OnExited(c, std::nullopt, why);
-        }
-      });
+      FailStart(c, why);
       return;
     }
   }
@@ -278,6 +270,15 @@ void TaskRunner::StartContainer(Container& c) {
       return;
     }
     OnStarted(c, std::move(r).value());
+  });
+}
+
+void TaskRunner::FailStart(Container& c, const std::string& why) {
+  // Reported from the loop, as a driver's start failure would be, never from inside Start().
+  asio::post(io_, [this, &c, why, alive = alive_] {
+    if (*alive) {
+      OnExited(c, std::nullopt, why);
+    }
   });
 }
 

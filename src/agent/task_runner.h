@@ -30,6 +30,8 @@ class TaskRunner {
   bool DependenciesMet(const Container& c, std::string* blocked_reason) const;
   void StartContainer(Container& c);
   void OnStarted(Container& c, std::unique_ptr<ContainerHandle> handle);
+  // The container could not be started: reports it as exited, with `why` as its reason.
+  void FailStart(Container& c, const std::string& why);
   void WatchExit(Container& c);
   void OnExited(Container& c, std::optional<int> exit_code, const std::string& reason);
   void ScheduleHealthCheck(Container& c, int delay_seconds);

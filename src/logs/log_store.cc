@@ -8,6 +8,17 @@
 
 namespace berth::logs {
 
+namespace {
+// Reads the block at `ref` from an open segment into `buffer` (reused across calls) and decodes it.
+Result<std::vector<LogEvent>> ReadBlockAt(int fd, const BlockRef& ref, std::string& buffer) {
+  buffer.resize(ref.size);
+  if (::pread(fd, buffer.data(), ref.size, ref.offset) != static_cast<ssize_t>(ref.size)) {
+    return InternalError("short read of a log block");
+  }
+  return DecodeBlock(buffer);
+}
+}  // namespace
+
 LogStore::LogStore(std::string root, int64_t segment_bytes)
     : root_(std::move(root)), segment_bytes_(segment_bytes) {
   BERTH_ASSERT(segment_bytes_ <= (int64_t{1} << 26), "event ids hold 26 bits of offset");
@@ -164,12 +175,7 @@ Status LogStore::ScanImpl(int64_t group_id, const std::vector<BlockRef>& blocks,
       }
       open_segment = ref.segment;
     }
-    block.resize(ref.size);
-    if (::pread(fd, block.data(), ref.size, ref.offset) != static_cast<ssize_t>(ref.size)) {
-      close_fd();
-      return InternalError("short read of a log block");
-    }
-    auto events = DecodeBlock(block);
+    auto events = ReadBlockAt(fd, ref, block);
     if (!events.ok()) {
       close_fd();
       return events.error();
@@ -199,13 +205,10 @@ Result<std::vector<LogEvent>> LogStore::ReadBlock(int64_t group_id, const BlockR
   if (fd < 0) {
     return InternalError("cannot open " + path);
   }
-  std::string block(ref.size, '\0');
-  ssize_t n = ::pread(fd, block.data(), ref.size, ref.offset);
+  std::string block;
+  auto events = ReadBlockAt(fd, ref, block);
   ::close(fd);
-  if (n != static_cast<ssize_t>(ref.size)) {
-    return InternalError("short read of a log block");
-  }
-  return DecodeBlock(block);
+  return events;
 }
 
 Status LogStore::DropGroup(int64_t group_id) {

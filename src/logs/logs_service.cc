@@ -211,6 +211,16 @@ Result<LogGroup*> LogsService::FindGroup(const std::string& name) {
   return &it->second;
 }
 
+Status LogsService::UpdateGroup(const std::string& name,
+                                const std::function<Status(LogGroup&)>& edit) {
+  BERTH_TRY(LogGroup * g, FindGroup(name));
+  LogGroup updated = *g;
+  BERTH_RETURN_IF_ERROR(edit(updated));
+  BERTH_RETURN_IF_ERROR(SaveGroup(updated));
+  *g = std::move(updated);  // memory changes only once the store has the change
+  return OkStatus();
+}
+
 Result<LogStream*> LogsService::FindStream(LogGroup& group, const std::string& name) {
   auto& streams = streams_[group.id];
   auto it = streams.find(name);
@@ -313,22 +323,19 @@ Status LogsService::PutRetentionPolicy(const std::string& name, int days) {
         "set: [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, "
         "2192, 2557, 2922, 3288, 3653]");
   }
-  BERTH_TRY(LogGroup * g, FindGroup(name));
-  LogGroup updated = *g;
-  updated.retention_days = days;
-  BERTH_RETURN_IF_ERROR(SaveGroup(updated));
-  *g = std::move(updated);
+  BERTH_RETURN_IF_ERROR(UpdateGroup(name, [days](LogGroup& g) {
+    g.retention_days = days;
+    return OkStatus();
+  }));
   last_retention_ms_ = 0;  // apply at the next Maintain()
   return OkStatus();
 }
 
 Status LogsService::DeleteRetentionPolicy(const std::string& name) {
-  BERTH_TRY(LogGroup * g, FindGroup(name));
-  LogGroup updated = *g;
-  updated.retention_days.reset();
-  BERTH_RETURN_IF_ERROR(SaveGroup(updated));
-  *g = std::move(updated);
-  return OkStatus();
+  return UpdateGroup(name, [](LogGroup& g) {
+    g.retention_days.reset();
+    return OkStatus();
+  });
 }
 
 // ---- streams -----------------------------------------------------------------------------
@@ -670,17 +677,15 @@ Status LogsService::TagResource(const std::string& arn,
   if (!name) {
     return errors::InvalidParameter("Invalid resource arn: " + arn);
   }
-  BERTH_TRY(LogGroup * g, FindGroup(*name));
-  LogGroup updated = *g;
-  for (const auto& [k, v] : tags) {
-    updated.tags[k] = v;
-  }
-  if (updated.tags.size() > 50) {
-    return errors::InvalidParameter("A resource can have at most 50 tags.");
-  }
-  BERTH_RETURN_IF_ERROR(SaveGroup(updated));
-  *g = std::move(updated);
-  return OkStatus();
+  return UpdateGroup(*name, [&tags](LogGroup& g) -> Status {
+    for (const auto& [k, v] : tags) {
+      g.tags[k] = v;
+    }
+    if (g.tags.size() > 50) {
+      return errors::InvalidParameter("A resource can have at most 50 tags.");
+    }
+    return OkStatus();
+  });
 }
 
 Status LogsService::UntagResource(const std::string& arn, const std::vector<std::string>& keys) {
@@ -688,14 +693,12 @@ Status LogsService::UntagResource(const std::string& arn, const std::vector<std:
   if (!name) {
     return errors::InvalidParameter("Invalid resource arn: " + arn);
   }
-  BERTH_TRY(LogGroup * g, FindGroup(*name));
-  LogGroup updated = *g;
-  for (const std::string& k : keys) {
-    updated.tags.erase(k);
-  }
-  BERTH_RETURN_IF_ERROR(SaveGroup(updated));
-  *g = std::move(updated);
-  return OkStatus();
+  return UpdateGroup(*name, [&keys](LogGroup& g) {
+    for (const std::string& k : keys) {
+      g.tags.erase(k);
+    }
+    return OkStatus();
+  });
 }
 
 Result<std::map<std::string, std::string>> LogsService::ListTagsForResource(

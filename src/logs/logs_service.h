@@ -2,6 +2,7 @@
 // LogsService: the CloudWatch Logs control and data plane. Groups and streams are rows in
 // SQLite (cached in memory); events live in the LogStore's segment files.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -158,6 +159,9 @@ class LogsService {
   Result<LogGroup*> FindGroup(const std::string& name);
   Result<LogStream*> FindStream(LogGroup& group, const std::string& name);
   Status SaveGroup(const LogGroup& g);
+  // Applies `edit` to a copy of the group, stores it, then makes it the group; an error from
+  // `edit` or the store changes nothing.
+  Status UpdateGroup(const std::string& name, const std::function<Status(LogGroup&)>& edit);
   Status SaveStream(const LogStream& s);
   Status Ingest(LogGroup& group, LogStream& stream, std::vector<LogEvent> events);
 
