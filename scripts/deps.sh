@@ -10,7 +10,9 @@ PACKAGES=(
   # run time
   runc containernetworking-plugins
   # tests and benchmarks: the real clients, and load tools
-  awscli python3-boto3 python3-pytest wrk ripgrep curl sqlite3 procps
+  awscli python3-boto3 python3-pytest wrk ripgrep curl sqlite3 procps openssl
+  # the load balancer benchmark compares berth with these (bench/proxy_bench.py)
+  nginx haproxy
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -16,7 +16,11 @@ fi
 clang++ "${flags[@]}" tests/fuzz/filter_pattern_fuzz.cc src/logs/filter_pattern.cc -lsimdjson \
   -o "$out/filter_pattern_fuzz"
 clang++ "${flags[@]}" tests/fuzz/segment_fuzz.cc src/logs/segment.cc -lzstd -o "$out/segment_fuzz"
-for target in filter_pattern_fuzz segment_fuzz; do
+# elb proxy: request-head parsing, rule matching, head rewriting, chunked framing.
+clang++ "${flags[@]}" tests/fuzz/proxy_parse_fuzz.cc src/elb/proxy/http_parse.cc \
+  src/elb/proxy/head_rewrite.cc src/elb/proxy/rule_match.cc src/elb/proxy/sticky.cc \
+  -o "$out/proxy_parse_fuzz"
+for target in filter_pattern_fuzz segment_fuzz proxy_parse_fuzz; do
   mkdir -p "$out/corpus-$target"
   "$out/$target" -max_total_time="$SECONDS_PER_TARGET" "$out/corpus-$target"
   echo "fuzz: $target ran ${SECONDS_PER_TARGET}s without a finding"

@@ -40,6 +40,20 @@ int main(int argc, char** argv) {
   server->add_option("--log-level", server_opts.log_level, "trace|debug|info|warn|error")
       ->capture_default_str();
   server->add_option("--shim", server_opts.shim_path, "path of berth-shim");
+  if (const char* bind = std::getenv("LB_BIND_ADDRESS"); bind != nullptr && *bind != '\0') {
+    server_opts.lb_bind_address = bind;
+  }
+  server->add_option("--proxy-threads", server_opts.proxy_threads,
+                     "load balancer event loops (0: one per core)")
+      ->capture_default_str();
+  server->add_option("--lb-bind-address", server_opts.lb_bind_address,
+                     "address every load balancer listener binds (env LB_BIND_ADDRESS)")
+      ->capture_default_str();
+  server->add_option("--lb-port-map", server_opts.lb_port_map,
+                     "listener ports bound elsewhere, e.g. 80=8080,443=8443 for a non-root run");
+  server->add_option("--health-check-time-scale", server_opts.health_check_time_scale,
+                     "multiply target health check intervals/timeouts (0.1 in tests)")
+      ->capture_default_str();
 
   berth::cli::TaskOutputOptions output_opts;
   output_opts.data_dir = DefaultDataDir();

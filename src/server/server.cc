@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "agent/agent.h"
 #include "agent/drivers/process/process_driver.h"
@@ -18,6 +19,10 @@
 #include "core/asio.h"
 #include "core/log.h"
 #include "ecs/ecs_service.h"
+#include "acm/acm_service.h"
+#include "elb/elb_errors.h"
+#include "elb/elb_service.h"
+#include "elb/proxy/proxy.h"
 #include "logs/logs_service.h"
 #include "server/commit_batcher.h"
 #include "store/db.h"
@@ -73,6 +78,34 @@ bool SplitHostPort(const std::string& listen, std::string* host, int* port) {
     return false;
   }
   return *port >= 0 && *port <= 65535;
+}
+
+// "80=8080,443=8443" -> {80: 8080, 443: 8443}
+bool ParsePortMap(const std::string& text, std::map<int, int>* out) {
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t comma = text.find(',', start);
+    std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    size_t eq = item.find('=');
+    if (eq == std::string::npos) {
+      return false;
+    }
+    try {
+      int from = std::stoi(item.substr(0, eq));
+      int to = std::stoi(item.substr(eq + 1));
+      if (from < 1 || from > 65535 || to < 0 || to > 65535) {
+        return false;
+      }
+      (*out)[from] = to;
+    } catch (const std::exception&) {
+      return false;
+    }
+    if (comma == std::string::npos) {
+      break;
+    }
+    start = comma + 1;
+  }
+  return true;
 }
 
 // Large request buffers (a PutLogEvents batch is ~1.3 MB, copied a few times on its way in)
@@ -144,12 +177,48 @@ int RunServer(const ServerOptions& opts) {
   }
 
   asio::io_context io(1);
+
+  elb::ElbConfig elb_config;
+  elb_config.region = opts.region;
+  elb_config.account_id = opts.account_id;
+  elb_config.bind_address = opts.lb_bind_address;
+  elb_config.access_log_dir = opts.data_dir + "/elb-access-logs";
+  elb_config.health_check_time_scale = opts.health_check_time_scale;
+  if (!ParsePortMap(opts.lb_port_map, &elb_config.port_map)) {
+    spdlog::error("--lb-port-map must look like 80=8080,443=8443, got '{}'", opts.lb_port_map);
+    return 2;
+  }
+  elb::proxy::ProxyOptions proxy_options;
+  proxy_options.threads = opts.proxy_threads;
+  elb::proxy::Proxy proxy(proxy_options);
+  auto prober = elb::MakeHttpHealthProber(io);
+  elb::ElbService elb(**db, clock, ids, elb_config, proxy, *prober);
+  acm::AcmService acm(**db, clock, ids, opts.region, opts.account_id);
+  if (Status s = acm.Open(); !s.ok()) {
+    spdlog::error("cannot open the ACM store: {}", s.error().message);
+    return 1;
+  }
+  acm.SetInUseBy([&elb](const std::string& arn) { return elb.LoadBalancersUsingCertificate(arn); });
+  elb.SetCertificateResolver([&acm](const std::string& arn) -> Result<elb::TlsMaterial> {
+    auto c = acm.Describe(arn);
+    if (!c.ok()) {
+      return elb::errors::CertificateNotFound(arn);
+    }
+    return elb::TlsMaterial{c->certificate_pem + c->chain_pem, c->private_key_pem};
+  });
+  if (Status s = elb.Open(); !s.ok()) {
+    spdlog::error("cannot open the ELB store: {}", s.error().message);
+    return 1;
+  }
+
   api::CredentialStore credentials(*root);
   api::SigV4Verifier verifier(credentials);
   api::ServiceRegistry registry;
   registry.Add(api::MakeEcsHandlers(ecs));
   registry.Add(api::MakeLogsHandlers(logs));
   registry.Add(api::MakeStsHandlers());
+  registry.Add(api::MakeElbHandlers(elb));
+  registry.Add(api::MakeAcmHandlers(acm));
   api::FrontDoor front_door(registry, verifier, clock, ids, opts.region, opts.account_id);
   CommitBatcher batcher(io, **db);
   ecs.SetAfterCommit([&batcher](std::function<void()> f) { batcher.AfterCommit(std::move(f)); });
@@ -199,6 +268,19 @@ int RunServer(const ServerOptions& opts) {
     });
   };
   maintain();
+
+  // Load balancer health checks and deregistration drains.
+  asio::steady_timer elb_timer(io);
+  std::function<void()> elb_tick = [&] {
+    elb_timer.expires_after(std::chrono::milliseconds(100));
+    elb_timer.async_wait([&](const boost::system::error_code& ec) {
+      if (!ec) {
+        elb.Tick();
+        elb_tick();
+      }
+    });
+  };
+  elb_tick();
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code&, int sig) {

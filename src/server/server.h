@@ -13,6 +13,11 @@ struct ServerOptions {
   std::string ready_file;          // written with the bound port once serving (for tests)
   std::string log_level = "info";
   std::string shim_path;           // default: berth-shim beside the berth executable
+  // The load balancer's data plane.
+  int proxy_threads = 0;                    // event loops; 0 = one per core
+  std::string lb_bind_address = "127.0.0.1";  // listeners bind here (LB_BIND_ADDRESS)
+  std::string lb_port_map;                  // "80=8080,443=8443": listener port -> bound port
+  double health_check_time_scale = 1.0;     // < 1 runs health checks faster (tests, demos)
 };
 
 // Runs until SIGINT/SIGTERM. Tasks keep running under their shims and are adopted by the next

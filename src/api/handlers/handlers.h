@@ -9,6 +9,12 @@ class EcsService;
 namespace berth::logs {
 class LogsService;
 }
+namespace berth::elb {
+class ElbService;
+}
+namespace berth::acm {
+class AcmService;
+}
 
 namespace berth::api {
 
@@ -18,5 +24,9 @@ JsonService MakeEcsHandlers(ecs::EcsService& ecs);
 JsonService MakeLogsHandlers(logs::LogsService& logs);
 // STS (query): GetCallerIdentity for now; AssumeRole arrives with IAM.
 QueryService MakeStsHandlers();
+// Elastic Load Balancing v2 (query, 2015-12-01).
+QueryService MakeElbHandlers(elb::ElbService& elb);
+// ACM (awsJson1.1, CertificateManager): imported certificates for HTTPS listeners.
+JsonService MakeAcmHandlers(acm::AcmService& acm);
 
 }  // namespace berth::api

@@ -6,6 +6,7 @@
 #include "core/asio.h"
 #include "fakes/fake_clock.h"
 #include "fakes/fake_driver.h"
+#include "fakes/sequential_ids.h"
 
 namespace berth::ecs {
 
@@ -13,15 +14,7 @@ using nlohmann::json;
 
 namespace {
 
-class SequentialIds final : public core::IdSource {
- public:
-  std::string NewTaskId() override { return fmt::format("{:032x}", ++n_); }
-  std::string NewUuid() override { return fmt::format("00000000-0000-4000-8000-{:012x}", ++n_); }
-  std::string RandomString(size_t n, bool) override { return std::string(n, 'A'); }
-
- private:
-  int n_ = 0;
-};
+using testing::SequentialIds;
 
 json TaskDefinitionRequest(const std::string& family) {
   json doc = json::parse(R"({"containerDefinitions": [
