@@ -209,6 +209,7 @@ Result<std::pair<std::vector<Cluster>, std::vector<Failure>>> EcsService::Descri
     BERTH_TRY(auto counts, CountActiveTasks(c->arn));
     c->running_tasks = counts["RUNNING"];
     c->pending_tasks = counts["PROVISIONING"] + counts["PENDING"];
+    c->active_services = active_services_ ? active_services_(c->arn) : 0;
     out.first.push_back(std::move(*c));
   }
   return out;
@@ -241,6 +242,9 @@ Result<Page<std::string>> EcsService::ListClusters(const std::string& next_token
 
 Result<Cluster> EcsService::DeleteCluster(const std::string& name_or_arn) {
   BERTH_TRY(Cluster c, RequireCluster(name_or_arn));
+  if (active_services_ && active_services_(c.arn) > 0) {
+    return errors::ClusterContainsServices();
+  }
   BERTH_TRY(auto counts, CountActiveTasks(c.arn));
   int active = 0;
   for (const auto& [status, n] : counts) {

@@ -109,6 +109,15 @@ class EcsService final : public agent::TaskStatusSink {
   void OnTaskStopped(const std::string& task_id) override;
 
   const EcsConfig& config() const { return config_; }
+
+  // For the service scheduler (which lives beside this facade and drives tasks through it).
+  Result<Cluster> GetCluster(const std::string& name_or_arn) { return RequireCluster(name_or_arn); }
+  // A task by id, from memory or the store; nullopt when unknown.
+  Result<std::optional<Task>> PeekTask(const std::string& id) { return LoadTask(id); }
+  // How many ACTIVE/DRAINING services a cluster has (DescribeClusters, DeleteCluster).
+  void SetActiveServiceCounter(std::function<int(const std::string& cluster_arn)> counter) {
+    active_services_ = std::move(counter);
+  }
   // How side effects outside the store (starting and stopping containers) wait for the
   // current store batch to commit, so that no container runs for a task the store never
   // recorded. Default: run at once (no batching).
@@ -150,6 +159,7 @@ class EcsService final : public agent::TaskStatusSink {
   EcsConfig config_;
   agent::Agent* agent_ = nullptr;
   AfterCommit after_commit_ = [](std::function<void()> f) { f(); };
+  std::function<int(const std::string&)> active_services_;
   // Every cluster, by name; every task that is not STOPPED plus recently read stopped ones.
   std::map<std::string, Cluster> clusters_;
   std::unordered_map<std::string, Task> tasks_;

@@ -6,6 +6,32 @@ namespace berth::ecs {
 
 using nlohmann::json;
 
+// The stored form of a service (every field by its C++ name; missing fields keep defaults).
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Tag, key, value)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ServiceLoadBalancer, target_group_arn,
+                                                container_name, container_port)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DeploymentConfiguration, maximum_percent,
+                                                minimum_healthy_percent, circuit_breaker_enable,
+                                                circuit_breaker_rollback)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Deployment, id, status, task_definition_arn,
+                                                desired_count, failed_tasks, rollout_state,
+                                                rollout_state_reason, created_ms, updated_ms,
+                                                load_balancers)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ServiceTask, task_id, deployment_id, registered,
+                                                became_healthy, stopping, draining,
+                                                running_since_ms, host_ports)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ServiceEvent, id, created_ms, message)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Service, arn, name, cluster_arn, status,
+                                                desired_count, launch_type, task_definition_arn,
+                                                load_balancers, deployment_configuration,
+                                                health_check_grace_period_seconds,
+                                                enable_execute_command, propagate_tags,
+                                                enable_ecs_managed_tags, scheduling_strategy,
+                                                network_configuration, tags, created_ms,
+                                                created_by, deployments, tasks, events,
+                                                consecutive_failures, next_start_ms,
+                                                last_completed_task_definition_arn, steady)
+
 namespace {
 
 const std::vector<store::Migration>& Migrations() {
@@ -39,6 +65,15 @@ CREATE TABLE IF NOT EXISTS ecs_tasks (
 );
 CREATE INDEX IF NOT EXISTS ecs_tasks_by_cluster ON ecs_tasks (cluster_arn, created_ms);
 CREATE INDEX IF NOT EXISTS ecs_tasks_active ON ecs_tasks (last_status) WHERE last_status != 'STOPPED';
+)sql"},
+      {2, "ecs: services", R"sql(
+CREATE TABLE IF NOT EXISTS ecs_services (
+  arn TEXT PRIMARY KEY,
+  cluster_arn TEXT NOT NULL,
+  name TEXT NOT NULL,
+  status TEXT NOT NULL,
+  doc TEXT NOT NULL
+);
 )sql"},
   };
   return kMigrations;
@@ -264,6 +299,33 @@ Result<std::vector<Task>> EcsStore::ActiveTasks() {
   BERTH_TRY(store::Stmt s,
             db_.Prepare("SELECT doc FROM ecs_tasks WHERE last_status != 'STOPPED' ORDER BY created_ms"));
   return ReadTasks(s);
+}
+
+Status EcsStore::PutService(const Service& s) {
+  BERTH_TRY(auto stmt, db_.Prepare("INSERT INTO ecs_services (arn, cluster_arn, name, status, doc) "
+                                   "VALUES (?, ?, ?, ?, ?) ON CONFLICT(arn) DO UPDATE SET "
+                                   "status = excluded.status, doc = excluded.doc"));
+  stmt.Bind(1, s.arn).Bind(2, s.cluster_arn).Bind(3, s.name).Bind(4, s.status)
+      .Bind(5, json(s).dump());
+  return stmt.Run();
+}
+
+Result<std::vector<Service>> EcsStore::AllServices() {
+  BERTH_TRY(auto stmt, db_.Prepare("SELECT doc FROM ecs_services"));
+  std::vector<Service> out;
+  while (true) {
+    BERTH_TRY(bool row, stmt.Step());
+    if (!row) {
+      break;
+    }
+    BERTH_TRY(json doc, ParseStored(stmt.ColumnText(0)));
+    try {
+      out.push_back(doc.get<Service>());
+    } catch (const json::exception& e) {
+      return InternalError(std::string("unreadable service in the ecs store: ") + e.what());
+    }
+  }
+  return out;
 }
 
 }  // namespace berth::ecs

@@ -8,6 +8,7 @@
 
 #include "core/result.h"
 #include "ecs/ecs_types.h"
+#include "ecs/service_types.h"
 #include "store/db.h"
 
 namespace berth::ecs {
@@ -53,6 +54,10 @@ class EcsStore {
   Result<std::vector<Task>> ListTasks(const TaskFilter& filter, int64_t offset, int limit);
   // Tasks whose lastStatus is not STOPPED (for recovery).
   Result<std::vector<Task>> ActiveTasks();
+
+  // Services: one document each (deployments, tracked tasks and events included).
+  Status PutService(const Service& service);
+  Result<std::vector<Service>> AllServices();
 
  private:
   store::Db& db_;

@@ -14,11 +14,13 @@
 #include "agent/drivers/process/process_driver.h"
 #include "api/credentials.h"
 #include "api/front_door.h"
+#include "api/handlers/ecs_service_handlers.h"
 #include "api/handlers/handlers.h"
 #include "api/http_server.h"
 #include "core/asio.h"
 #include "core/log.h"
 #include "ecs/ecs_service.h"
+#include "ecs/service_scheduler.h"
 #include "acm/acm_service.h"
 #include "elb/elb_errors.h"
 #include "elb/elb_service.h"
@@ -54,6 +56,59 @@ class LogsSinkAdapter final : public agent::ContainerLogSink {
       events.push_back({l.timestamp_ms, std::move(l.message)});
     }
     return logs_.AppendContainerOutput(group, stream, create_group, std::move(events));
+  }
+
+ private:
+  logs::LogsService& logs_;
+};
+
+// The scheduler's view of target groups: a service task is the IP target 127.0.0.1:hostPort
+// (an instance-type group gets berth's one "instance", which ELB maps to 127.0.0.1 too).
+class ElbTargetRegistry final : public ecs::TargetRegistry {
+ public:
+  explicit ElbTargetRegistry(elb::ElbService& elb) : elb_(elb) {}
+  bool TargetGroupExists(const std::string& arn) const override {
+    return elb_.DescribeTargetGroups("", {arn}, {}).ok();
+  }
+  Status Register(const std::string& arn, int host_port) override {
+    BERTH_TRY(elb::Target t, TargetFor(arn, host_port));
+    return elb_.RegisterTargets(arn, {t});
+  }
+  Status Deregister(const std::string& arn, int host_port) override {
+    BERTH_TRY(elb::Target t, TargetFor(arn, host_port));
+    return elb_.DeregisterTargets(arn, {t});
+  }
+  std::string State(const std::string& arn, int host_port) const override {
+    auto t = TargetFor(arn, host_port);
+    if (!t.ok()) {
+      return "";
+    }
+    auto d = elb_.DescribeTargetHealth(arn, {*t});
+    return d.ok() && !d->empty() ? d->front().state : "";
+  }
+
+ private:
+  Result<elb::Target> TargetFor(const std::string& arn, int host_port) const {
+    BERTH_TRY(auto groups, elb_.DescribeTargetGroups("", {arn}, {}));
+    elb::Target t;
+    t.id = groups.at(0).target_type == "ip" ? "127.0.0.1" : "i-0be27h0000000000";
+    t.port = host_port;
+    return t;
+  }
+  elb::ElbService& elb_;
+};
+
+// Every service event also goes to the log group /berth/ecs/services/CLUSTER/SERVICE.
+class LogsServiceEvents final : public ecs::ServiceEventSink {
+ public:
+  explicit LogsServiceEvents(logs::LogsService& logs) : logs_(logs) {}
+  void Record(const std::string& cluster, const std::string& service, int64_t timestamp_ms,
+              const std::string& message) override {
+    Status s = logs_.AppendContainerOutput("/berth/ecs/services/" + cluster + "/" + service,
+                                           "events", true, {{timestamp_ms, message}});
+    if (!s.ok()) {
+      spdlog::warn("service event for {}/{} not logged: {}", cluster, service, s.error().message);
+    }
   }
 
  private:
@@ -214,7 +269,16 @@ int RunServer(const ServerOptions& opts) {
   api::CredentialStore credentials(*root);
   api::SigV4Verifier verifier(credentials);
   api::ServiceRegistry registry;
-  registry.Add(api::MakeEcsHandlers(ecs));
+  ElbTargetRegistry target_registry(elb);
+  LogsServiceEvents service_events(logs);
+  ecs::ServiceScheduler scheduler(ecs, **db, clock, ids, &target_registry, &service_events);
+  if (Status s = scheduler.Open(); !s.ok()) {
+    spdlog::error("cannot open the ECS services: {}", s.error().message);
+    return 1;
+  }
+  api::JsonService ecs_api = api::MakeEcsHandlers(ecs);
+  api::AddEcsServiceOperations(ecs_api, scheduler);
+  registry.Add(std::move(ecs_api));
   registry.Add(api::MakeLogsHandlers(logs));
   registry.Add(api::MakeStsHandlers());
   registry.Add(api::MakeElbHandlers(elb));
@@ -281,6 +345,21 @@ int RunServer(const ServerOptions& opts) {
     });
   };
   elb_tick();
+
+  // The service scheduler: a pass over every service four times a second, inside a store batch
+  // like an API request (task starts wait for the commit).
+  asio::steady_timer scheduler_timer(io);
+  std::function<void()> schedule = [&] {
+    scheduler_timer.expires_after(std::chrono::milliseconds(250));
+    scheduler_timer.async_wait([&](const boost::system::error_code& ec) {
+      if (!ec) {
+        batcher.Enter();
+        scheduler.Reconcile();
+        schedule();
+      }
+    });
+  };
+  schedule();
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code&, int sig) {

@@ -65,7 +65,8 @@ std::string TlsRoundTrip(uint16_t port, const std::string& request) {
   SSL_set_fd(ssl, s->fd());
   SSL_set_tlsext_host_name(ssl, "localhost");
   std::string out;
-  if (SSL_connect(ssl) == 1 && SSL_write(ssl, request.data(), static_cast<int>(request.size())) > 0) {
+  if (SSL_connect(ssl) == 1 &&
+      SSL_write(ssl, request.data(), static_cast<int>(request.size())) > 0) {
     char buf[4096];
     while (true) {
       int n = SSL_read(ssl, buf, sizeof(buf));
