@@ -724,10 +724,25 @@ bool ServiceScheduler::UpdateRollout(Service& s) {
         previous != primary.task_definition_arn) {
       primary.status = "ACTIVE";
       s.task_definition_arn = previous;
-      Deployment rollback = NewDeployment(s, previous);
+      // The previous deployment, when its tasks still run (minimumHealthyPercent kept them),
+      // becomes PRIMARY again: no healthy task is replaced. Otherwise a new deployment of the
+      // previous task definition starts.
+      auto kept = std::find_if(s.deployments.begin() + 1, s.deployments.end(),
+                               [&](const Deployment& d) { return d.task_definition_arn == previous; });
+      Deployment rollback;
+      if (kept != s.deployments.end()) {
+        rollback = *kept;
+        s.deployments.erase(kept);
+        rollback.status = "PRIMARY";
+        rollback.desired_count = s.desired_count;
+        rollback.updated_ms = now;
+      } else {
+        rollback = NewDeployment(s, previous);
+      }
       s.deployments.insert(s.deployments.begin(), rollback);
       s.consecutive_failures = 0;
       s.next_start_ms = 0;
+      s.steady = false;
       Event(s, "(service " + s.name + ") rolling back to deployment " + rollback.id + ".");
     }
     return true;
