@@ -12,12 +12,12 @@ BERTH = os.environ.get("BERTH_BIN", os.path.join(ROOT, "build", "bin", "berth"))
 
 
 class Server:
-    def __init__(self, data_dir=None):
+    def __init__(self, data_dir=None, extra_args=()):
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="berth-bench-")
         ready = os.path.join(self.data_dir, "ready")
         self.proc = subprocess.Popen(
             [BERTH, "server", "--data-dir", self.data_dir, "--listen", "127.0.0.1:0",
-             "--ready-file", ready, "--log-level", "warn"],
+             "--ready-file", ready, "--log-level", "warn", *extra_args],
             stdout=open(os.path.join(self.data_dir, "server.log"), "w"), stderr=subprocess.STDOUT)
         for _ in range(300):
             if os.path.exists(ready):
@@ -51,9 +51,31 @@ class Server:
                 return int(line.split()[1])
         return 0
 
+    def cpu_seconds(self):
+        """The server's user + system CPU time so far."""
+        fields = open(f"/proc/{self.proc.pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(10)
+
+    def reap_tasks(self):
+        """Ends the containers this server started (they outlive it by design): this data
+        directory's berth-shim processes, by PID."""
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                cmd = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+            except OSError:
+                continue
+            if len(cmd) > 1 and cmd[0].endswith(b"berth-shim") and \
+                    cmd[1].startswith(self.data_dir.encode() + b"/"):
+                try:
+                    os.kill(int(pid), signal.SIGUSR1)
+                except ProcessLookupError:
+                    pass
 
 
 def percentile(values, p):
