@@ -133,12 +133,12 @@ Status ServiceScheduler::Validate(const std::string& task_definition_arn,
 Deployment ServiceScheduler::NewDeployment(const Service& s,
                                            const std::string& task_definition_arn) {
   Deployment d;
+  // 19 decimal digits, as ECS's deployment ids; taken from the id source's random hex.
+  std::string hex = ids_.NewTaskId();
   std::string digits;
-  for (char c : ids_.NewTaskId()) {
-    digits += static_cast<char>('0' + (std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : c - 'a'));
-    if (digits.size() == 19) {
-      break;
-    }
+  for (auto it = hex.rbegin(); it != hex.rend() && digits.size() < 19; ++it) {
+    int v = std::isdigit(static_cast<unsigned char>(*it)) ? *it - '0' : *it - 'a' + 10;
+    digits.insert(digits.begin(), static_cast<char>('0' + v % 10));
   }
   if (digits[0] == '0') {
     digits[0] = '1';
@@ -554,13 +554,11 @@ bool ServiceScheduler::StartTasks(Service& s, int64_t now) {
     return false;
   }
   int desired = primary.desired_count;
-  int live = 0;
+  // maximumPercent caps every task that still runs, including those draining or stopping.
+  int live = static_cast<int>(s.tasks.size());
   int primary_live = 0;
   for (const ServiceTask& t : s.tasks) {
-    if (!t.stopping) {
-      ++live;
-      primary_live += t.deployment_id == primary.id;
-    }
+    primary_live += !t.stopping && t.deployment_id == primary.id;
   }
   int max_total = desired * s.deployment_configuration.maximum_percent / 100;
   int n = std::min(desired - primary_live, max_total - live);

@@ -51,6 +51,7 @@ class FakeDriver final : public agent::Driver {
     auto c = std::make_shared<FakeContainer>();
     c->launch = launch;
     containers[name] = c;
+    by_dir[launch.dir] = c;
     done(std::unique_ptr<agent::ContainerHandle>(new Handle(c)));
   }
 
@@ -68,6 +69,17 @@ class FakeDriver final : public agent::Driver {
     done(health_exit_code);
   }
 
+  // Makes the container started in `dir` exit with `code` (container names repeat across tasks).
+  void ExitDir(const std::string& dir, std::optional<int> code) {
+    auto& c = by_dir.at(dir);
+    c->exited = true;
+    c->exit = {code, ""};
+    if (c->on_exit) {
+      auto cb = std::move(c->on_exit);
+      cb(c->exit);
+    }
+  }
+
   // Makes container `name` exit with `code`.
   void Exit(const std::string& name, std::optional<int> code) {
     auto& c = containers.at(name);
@@ -80,6 +92,7 @@ class FakeDriver final : public agent::Driver {
   }
 
   std::map<std::string, std::shared_ptr<FakeContainer>> containers;
+  std::map<std::string, std::shared_ptr<FakeContainer>> by_dir;  // every container, by its dir
   std::vector<std::string> started_order;
   std::map<std::string, std::string> fail_start;
   std::optional<int> health_exit_code = 0;
