@@ -240,6 +240,21 @@ ConditionField FieldOf(const std::string& name) {
   return ConditionField::PathPattern;
 }
 
+// Where a listener really listens (after --lb-port-map), as a tag users can read with
+// describe-tags: the ELBv2 shapes have no field for it.
+constexpr const char* kAddressTag = "berth:address";
+
+void SetAddressTag(Listener& l, const std::string& bind_address) {
+  std::string value = bind_address + ":" + std::to_string(l.bound_port);
+  for (auto& [k, v] : l.tags) {
+    if (k == kAddressTag) {
+      v = value;
+      return;
+    }
+  }
+  l.tags.emplace_back(kAddressTag, value);
+}
+
 }  // namespace
 
 struct ElbService::TargetRuntime {
@@ -300,7 +315,15 @@ Status ElbService::Open() {
     if (!bound.ok()) {
       spdlog::error("listener {} (port {}) cannot bind: {}", arn, listener.port,
                     bound.error().message);
+      continue;
     }
+    if (*bound != listener.bound_port) {  // the port map changed since it was created
+      listener.bound_port = *bound;
+      SetAddressTag(listener, config_.bind_address);
+      BERTH_RETURN_IF_ERROR(store_.Put(listener));
+    }
+    spdlog::info("listener {}:{} bound on {}:{}", listener.protocol, listener.port,
+                 config_.bind_address, *bound);
   }
   for (const auto& [arn, tg] : target_groups_) {
     SyncRuntime(arn);
@@ -987,6 +1010,7 @@ Result<Listener> ElbService::CreateListener(Listener draft) {
   }
   BERTH_TRY(uint16_t bound, OpenSocket(draft));
   draft.bound_port = bound;
+  SetAddressTag(draft, config_.bind_address);
   Rule rule;
   rule.arn = "arn:aws:elasticloadbalancing:" + config_.region + ":" + config_.account_id +
              ":listener-rule/app/" + lb->second.name + "/" + lb->second.id + "/" + id + "/" +
@@ -1061,6 +1085,7 @@ Result<Listener> ElbService::ModifyListener(const ListenerPatch& patch) {
       return bound.error();
     }
     updated.bound_port = *bound;
+    SetAddressTag(updated, config_.bind_address);
   }
   Rule* default_rule = nullptr;
   for (auto& [arn, r] : rules_) {

@@ -5,6 +5,8 @@ aws CLI (v2 and v1) and boto3; requests then go through the listener's socket.
 """
 import http.client
 import json
+import os
+import shlex
 import socket
 import threading
 import time
@@ -391,3 +393,34 @@ def test_https_listener_with_an_acm_imported_certificate(server, backends, cli, 
     elb.delete_load_balancer(LoadBalancerArn=lb["LoadBalancerArn"])
     server.aws("acm", "delete-certificate", "--certificate-arn", cert_arn, cli=cli)
     del other_cert
+
+
+def test_access_log_in_albs_format(server, backends, name):
+    elb = server.boto3("elbv2")
+    b = backends("logged")
+    lb, tg, port = one_backend_lb(elb, name, b)
+    elb.modify_load_balancer_attributes(
+        LoadBalancerArn=lb["LoadBalancerArn"],
+        Attributes=[{"Key": "access_logs.s3.enabled", "Value": "true"},
+                    {"Key": "access_logs.s3.bucket", "Value": "logs-bucket"},
+                    {"Key": "access_logs.s3.prefix", "Value": "web"}])
+    assert get(port, "/logged/path?q=1", headers={"User-Agent": "berth-test/1.0"})[0] == 200
+    path = f"{server.data_dir}/elb-access-logs/logs-bucket/web/{name}.log"
+    line = wait_for(lambda: os.path.exists(path) and open(path).read().strip(), timeout=10,
+                    what="access log line").splitlines()[-1]
+    fields = shlex.split(line)
+    assert fields[0] == "http"
+    assert fields[2] == f"app/{name}/{lb['LoadBalancerArn'].rsplit('/', 1)[1]}"
+    assert fields[4] == f"127.0.0.1:{b.port}"
+    assert fields[8:10] == ["200", "200"]
+    assert fields[12] == f"GET http://example.com:{port}/logged/path?q=1 HTTP/1.1"
+    assert fields[13] == "berth-test/1.0"
+    assert fields[16] == tg["TargetGroupArn"]
+
+
+def test_listener_tag_tells_where_it_listens(server, backends, name):
+    elb = server.boto3("elbv2")
+    lb, tg, port = one_backend_lb(elb, name, backends("tagged"))
+    listener = elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"][0]
+    tags = elb.describe_tags(ResourceArns=[listener["ListenerArn"]])["TagDescriptions"][0]["Tags"]
+    assert {"Key": "berth:address", "Value": f"127.0.0.1:{port}"} in tags

@@ -150,6 +150,10 @@ TEST_F(ElbServiceTest, ListenerBindsMappedPortAndSurvivesRestart) {
   Listener l = MakeListener(lb, tg, 80);
   EXPECT_EQ(l.bound_port, 8080);
   EXPECT_EQ(plane_.open.at(l.arn), "127.0.0.1:8080");
+  auto tags = svc_->DescribeTags({l.arn});
+  ASSERT_TRUE(tags.ok());
+  EXPECT_EQ(tags->at(0).second,
+            (Tags{{"berth:address", "127.0.0.1:8080"}}));  // where users find the real port
   EXPECT_EQ(MakeListenerError(lb, tg), "DuplicateListener");
   plane_.open.clear();
   Reopen();
