@@ -20,7 +20,10 @@ clang++ "${flags[@]}" tests/fuzz/segment_fuzz.cc src/logs/segment.cc -lzstd -o "
 clang++ "${flags[@]}" tests/fuzz/proxy_parse_fuzz.cc src/elb/proxy/http_parse.cc \
   src/elb/proxy/head_rewrite.cc src/elb/proxy/rule_match.cc src/elb/proxy/sticky.cc \
   -o "$out/proxy_parse_fuzz"
-for target in filter_pattern_fuzz segment_fuzz proxy_parse_fuzz; do
+# kms: ciphertext blob parsing, authentication and round trips.
+clang++ "${flags[@]}" tests/fuzz/kms_blob_fuzz.cc src/kms/crypto.cc src/core/hex.cc \
+  src/core/id.cc src/core/arn.cc -lcrypto -lfmt -o "$out/kms_blob_fuzz"
+for target in filter_pattern_fuzz segment_fuzz proxy_parse_fuzz kms_blob_fuzz; do
   mkdir -p "$out/corpus-$target"
   "$out/$target" -max_total_time="$SECONDS_PER_TARGET" "$out/corpus-$target"
   echo "fuzz: $target ran ${SECONDS_PER_TARGET}s without a finding"

@@ -12,6 +12,7 @@
 #include "core/assert.h"
 #include "core/hex.h"
 #include "core/time_util.h"
+#include "core/text.h"
 
 namespace berth::api {
 
@@ -58,19 +59,10 @@ Digest DeriveSigningKey(std::string_view secret, std::string_view date, std::str
 
 // ---- small string helpers --------------------------------------------------------------------
 
-char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+using core::AsciiLower;
+using core::EqualsIgnoreCase;
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (AsciiLower(a[i]) != AsciiLower(b[i])) {
-      return false;
-    }
-  }
-  return true;
-}
+
 
 // Python's str.split() whitespace, minus the Unicode spaces: botocore trims and collapses
 // header values with ' '.join(value.split()).

@@ -1,6 +1,6 @@
 """A tiny web app run as a service task: listens on $PORT (the process driver's host port).
 
-  GET /health_check  200 "ok"
+  GET /health_check  200 "ok", or 500 while the file named by $HEALTH_FAIL_FILE exists
   GET /pid           this process's pid (tests kill it to see the task replaced)
   GET anything else  "$APP_VERSION"
 """
@@ -15,13 +15,17 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):
+        status = 200
         if self.path == "/health_check":
             body = b"ok"
+            flag = os.environ.get("HEALTH_FAIL_FILE")
+            if flag and os.path.exists(flag):
+                status, body = 500, b"failing"
         elif self.path == "/pid":
             body = str(os.getpid()).encode()
         else:
             body = os.environ.get("APP_VERSION", "v?").encode()
-        self.send_response(200)
+        self.send_response(status)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()

@@ -16,10 +16,11 @@ from conftest import CLIS, free_port, wait_for
 APP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "service_app.py")
 
 
-def app_container(version, name="web", command=None):
+def app_container(version, name="web", command=None, health_fail_file=""):
     return [{"name": name, "image": "berth/service-app",
              "command": command or [sys.executable, APP],
-             "environment": [{"name": "APP_VERSION", "value": version}],
+             "environment": [{"name": "APP_VERSION", "value": version},
+                             {"name": "HEALTH_FAIL_FILE", "value": health_fail_file}],
              "portMappings": [{"containerPort": 8080}]}]
 
 
@@ -152,11 +153,12 @@ def test_rolling_deploy_behind_the_load_balancer_has_zero_errors(server, name):
     wait_for(lambda: get(port) == (200, "v1"), what="v1 serving")
     rev2 = register(server, name, "v2")
     with Load(port) as load:
+        started = time.time()
         time.sleep(1)
         ecs.update_service(cluster="default", service=name, taskDefinition=rev2)
         ecs.get_waiter("services_stable").wait(cluster="default", services=[name],
                                                WaiterConfig={"Delay": 1, "MaxAttempts": 120})
-        time.sleep(1)
+        time.sleep(max(1, 20 - (time.time() - started)))  # a 20 s load in all
     assert load.errors() == [], load.errors()[:5]
     versions = load.versions()
     assert len(versions) > 200
@@ -240,6 +242,30 @@ def test_killed_task_is_replaced(server, name):
              service_tasks(ecs, name)[0]["taskArn"] != before, timeout=30, interval=0.2,
              what="replacement serving")
     assert time.time() - started < 15
+    ecs.delete_service(cluster="default", service=name, force=True)
+
+
+def test_task_failing_elb_health_checks_is_replaced(server, name, tmp_path):
+    ecs = server.boto3("ecs")
+    tg, port = lb_for_service(server, name)
+    flag = tmp_path / "unhealthy"
+    register(server, name, "v1", health_fail_file=str(flag))
+    ecs.create_service(cluster="default", serviceName=name, taskDefinition=name, desiredCount=1,
+                       loadBalancers=[{"targetGroupArn": tg, "containerName": "web",
+                                       "containerPort": 8080}])
+    ecs.get_waiter("services_stable").wait(cluster="default", services=[name],
+                                           WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    wait_for(lambda: get(port)[0] == 200, what="target healthy")
+    before = service_tasks(ecs, name)[0]["taskArn"]
+    flag.write_text("x")
+    events = wait_for(lambda: [e["message"] for e in ecs.describe_services(
+        cluster="default", services=[name])["services"][0]["events"]
+        if "failed ELB health checks" in e["message"]], timeout=30, interval=0.2,
+        what="ELB health check failure")
+    assert before.rsplit("/", 1)[1] in events[0]
+    flag.unlink()
+    wait_for(lambda: get(port)[0] == 200 and service_tasks(ecs, name)[0]["taskArn"] != before,
+             timeout=30, interval=0.2, what="replacement healthy")
     ecs.delete_service(cluster="default", service=name, force=True)
 
 

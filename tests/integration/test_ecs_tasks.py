@@ -197,7 +197,9 @@ def test_server_kill9_keeps_tasks_and_exit_codes(own_server, name):
                                   "stopTimeout": 2}])
     short = run_task(s, name)["taskArn"]
     long = run_task(s, name + "-long")["taskArn"]
-    s.aws("ecs", "wait", "tasks-running", "--tasks", short, long)
+    # Polled here, not with `aws ecs wait` (6 s between polls: the short task could end first).
+    wait_for(lambda: describe(s, short)["lastStatus"] == "RUNNING" and
+             describe(s, long)["lastStatus"] == "RUNNING", timeout=20, what="both running")
     port = s.port
     s.kill9()
     time.sleep(2.5)  # the short task exits while no server is running

@@ -255,10 +255,23 @@ def test_query_missing_action(server, unchanged):
 
 
 def test_query_service_not_served_yet(server, unchanged):
-    status, _, data = query_call(server, b"Action=DescribeLoadBalancers&Version=2015-12-01",
-                                 service="elasticloadbalancing")
+    # EC2 Auto Scaling (query protocol): not a berth service.
+    status, _, data = query_call(server, b"Action=DescribeAutoScalingGroups&Version=2011-01-01",
+                                 service="autoscaling")
     assert status == 400
     assert b"<ErrorResponse" in data
+
+
+def test_query_unknown_action_and_malformed_parameters(server, unchanged):
+    status, _, data = query_call(server, b"Action=DescribeNothing&Version=2015-12-01",
+                                 service="elasticloadbalancing")
+    assert status == 400 and b"<Code>InvalidAction</Code>" in data
+    status, _, data = query_call(server, b"Action=CreateTargetGroup&Version=2015-12-01&Name=x"
+                                 b"&Port=eighty&VpcId=v", service="elasticloadbalancing")
+    assert status == 400 and b"<Code>ValidationError</Code>" in data
+    status, _, data = query_call(server, b"Action=CreateLoadBalancer&Version=2015-12-01"
+                                 b"&Name=%ZZ%&Subnets.member.x=1", service="elasticloadbalancing")
+    assert status == 400 and b"<Code>ValidationError</Code>" in data
 
 
 def test_json_service_not_served_yet(server, unchanged):

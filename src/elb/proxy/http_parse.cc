@@ -213,17 +213,7 @@ const char* ParseErrorName(ParseError e) {
   return "?";
 }
 
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (Lower(a[i]) != Lower(b[i])) {
-      return false;
-    }
-  }
-  return true;
-}
+
 
 bool HasToken(std::string_view list, std::string_view token) {
   while (true) {

@@ -15,6 +15,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/text.h"
+
 namespace berth::elb::proxy {
 
 inline constexpr size_t kMaxHeaders = 128;
@@ -101,7 +103,7 @@ ParseError ParseRequestHead(std::string_view head, RequestHead* out);
 ParseError ParseResponseHead(std::string_view head, ResponseHead* out);
 
 // ASCII case-insensitive equality.
-bool IEquals(std::string_view a, std::string_view b);
+inline bool IEquals(std::string_view a, std::string_view b) { return core::EqualsIgnoreCase(a, b); }
 // True if the comma-separated list contains `token` (case-insensitive, whitespace ignored).
 bool HasToken(std::string_view list, std::string_view token);
 

@@ -120,32 +120,7 @@ bool CidrContains(std::string_view cidr, const IpAddress& ip) {
   return true;
 }
 
-bool WildcardMatch(std::string_view pattern, std::string_view text, bool case_insensitive) {
-  size_t p = 0;
-  size_t t = 0;
-  size_t star = std::string_view::npos;
-  size_t resume = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && pattern[p] != '*' &&
-        (pattern[p] == '?' || pattern[p] == text[t] ||
-         (case_insensitive && Lower(pattern[p]) == Lower(text[t])))) {
-      ++p;
-      ++t;
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      resume = t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++resume;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') {
-    ++p;
-  }
-  return p == pattern.size();
-}
+
 
 std::string_view StripPort(std::string_view host) {
   if (!host.empty() && host.front() == '[') {

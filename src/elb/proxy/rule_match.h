@@ -34,7 +34,9 @@ bool ParseIp(std::string_view text, IpAddress* out);
 bool CidrContains(std::string_view cidr, const IpAddress& ip);
 
 // `*` matches any run of characters (also empty), `?` exactly one.
-bool WildcardMatch(std::string_view pattern, std::string_view text, bool case_insensitive);
+inline bool WildcardMatch(std::string_view pattern, std::string_view text, bool case_insensitive) {
+  return core::WildcardMatch(pattern, text, case_insensitive);
+}
 
 // Host without a port: "a.example.com:8080" -> "a.example.com", "[::1]:80" -> "[::1]".
 std::string_view StripPort(std::string_view host);
