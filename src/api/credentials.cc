@@ -86,10 +86,10 @@ Result<RootCredentials> LoadOrCreateRootCredentials(const std::string& path, cor
 
 std::optional<std::string> CredentialStore::SecretFor(std::string_view access_key_id,
                                                       std::string_view session_token) {
-  if (access_key_id == root_.access_key_id && session_token.empty()) {
+  if (IsRoot(access_key_id, session_token)) {
     return root_.secret_access_key;
   }
-  return std::nullopt;
+  return others_ ? others_(access_key_id, session_token) : std::nullopt;
 }
 
 }  // namespace berth::api

@@ -5,6 +5,7 @@
 // The root key comes from BERTH_ROOT_ACCESS_KEY_ID / BERTH_ROOT_SECRET_ACCESS_KEY, or from
 // DATA_DIR/credentials (AWS shared-credentials format, mode 0600), generated on first start.
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -27,13 +28,21 @@ Result<RootCredentials> LoadOrCreateRootCredentials(const std::string& credentia
 
 class CredentialStore final : public SecretLookup {
  public:
+  using Lookup = std::function<std::optional<std::string>(std::string_view access_key_id,
+                                                          std::string_view session_token)>;
   explicit CredentialStore(RootCredentials root) : root_(std::move(root)) {}
   std::optional<std::string> SecretFor(std::string_view access_key_id,
                                        std::string_view session_token) override;
   const RootCredentials& root() const { return root_; }
+  bool IsRoot(std::string_view access_key_id, std::string_view session_token) const {
+    return access_key_id == root_.access_key_id && session_token.empty();
+  }
+  // Where keys other than the root key are found (IAM users' keys, STS sessions).
+  void SetOtherKeys(Lookup lookup) { others_ = std::move(lookup); }
 
  private:
   RootCredentials root_;
+  Lookup others_;
 };
 
 }  // namespace berth::api

@@ -90,6 +90,21 @@ HttpResponse FrontDoor::Handle(HttpRequest& req) {
   }
   ctx.access_key_id = identity->access_key_id;
   ctx.service = identity->service;
+  if (authorizer_ != nullptr &&
+      (identity->access_key_id != root_access_key_id_ || !identity->session_token.empty())) {
+    auto principal = authorizer_->PrincipalFor(identity->access_key_id, identity->session_token);
+    if (!principal.ok()) {
+      Error e = principal.error();
+      if (pr.protocol == Protocol::Query) {
+        e.aws_code = e.aws_code == "ExpiredTokenException" ? "ExpiredToken" : "InvalidClientTokenId";
+      }
+      return RenderError(pr.protocol, e, ctx.request_id);
+    }
+    ctx.principal = std::move(principal).value();
+    ctx.authorize = [this, &ctx](std::string_view action, std::string_view resource) {
+      return authorizer_->Authorize(ctx.principal, action, resource);
+    };
+  }
 
   HttpResponse res;
   try {
@@ -143,6 +158,10 @@ HttpResponse FrontDoor::HandleJson(const ProtocolRequest& pr, ApiContext& ctx, H
   }
   if (pr.protocol != Protocol::RpcV2Cbor) {
     if (auto raw = service->raw_operations.find(pr.operation); raw != service->raw_operations.end()) {
+      // Bulk operations decode their own body: authorized on "*" before it is read.
+      if (Status s = Authorize(ctx, service->iam_prefix, pr.operation, {"*"}); !s.ok()) {
+        return RenderError(pr.protocol, s.error(), ctx.request_id, service->error_style);
+      }
       Result<JsonReply> out = raw->second(ctx, req.body);
       if (!out.ok()) {
         return RenderError(pr.protocol, out.error(), ctx.request_id, service->error_style);
@@ -175,6 +194,12 @@ HttpResponse FrontDoor::HandleJson(const ProtocolRequest& pr, ApiContext& ctx, H
                        MakeError(ErrorKind::InvalidArgument, "SerializationException",
                                  "The request body must be a structure (an object)."),
                        ctx.request_id, service->error_style);
+  }
+  if (Status s = Authorize(ctx, service->iam_prefix, pr.operation,
+                           service->resources ? service->resources(pr.operation, input)
+                                              : std::vector<std::string>{"*"});
+      !s.ok()) {
+    return RenderError(pr.protocol, s.error(), ctx.request_id, service->error_style);
   }
   Result<JsonReply> out = op->second(ctx, input);
   if (!out.ok()) {
@@ -210,6 +235,14 @@ HttpResponse FrontDoor::HandleQuery(const ProtocolRequest& pr, ApiContext& ctx, 
                                      params["Version"]),
                        ctx.request_id);
   }
+  if (Status s = Authorize(ctx, service->iam_prefix, pr.operation,
+                           service->resources ? service->resources(pr.operation, params)
+                                              : std::vector<std::string>{"*"});
+      !s.ok()) {
+    Error e = s.error();
+    e.aws_code = "AccessDenied";
+    return RenderError(pr.protocol, e, ctx.request_id);
+  }
   Result<std::string> inner = op->second(ctx, params);
   if (!inner.ok()) {
     if (inner.error().kind == ErrorKind::Internal) {
@@ -226,6 +259,19 @@ HttpResponse FrontDoor::HandleQuery(const ProtocolRequest& pr, ApiContext& ctx, 
              "Result>" + *inner + "</" + name + "Result><ResponseMetadata><RequestId>" +
              ctx.request_id + "</RequestId></ResponseMetadata></" + name + "Response>";
   return res;
+}
+
+Status FrontDoor::Authorize(ApiContext& ctx, const std::string& iam_prefix,
+                            const std::string& operation,
+                            const std::vector<std::string>& resources) {
+  if (authorizer_ == nullptr || ctx.principal.kind == iam::Principal::Kind::Root) {
+    return OkStatus();
+  }
+  std::string action = (iam_prefix.empty() ? ctx.service : iam_prefix) + ":" + operation;
+  for (const std::string& resource : resources) {
+    BERTH_RETURN_IF_ERROR(authorizer_->Authorize(ctx.principal, action, resource));
+  }
+  return OkStatus();
 }
 
 }  // namespace berth::api

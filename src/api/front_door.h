@@ -17,10 +17,29 @@
 
 namespace berth::api {
 
+// IAM as the front door sees it: who is behind a verified non-root key, and may they act.
+class Authorizer {
+ public:
+  virtual ~Authorizer() = default;
+  // An error (ExpiredTokenException, UnrecognizedClientException) when the key or session is
+  // no longer valid.
+  virtual Result<iam::Principal> PrincipalFor(std::string_view access_key_id,
+                                              std::string_view session_token) = 0;
+  // OkStatus, or AccessDeniedException with AWS's "User: … is not authorized to perform: …".
+  virtual Status Authorize(const iam::Principal& principal, std::string_view action,
+                           std::string_view resource) = 0;
+};
+
 class FrontDoor {
  public:
   FrontDoor(const ServiceRegistry& services, SigV4Verifier& verifier, core::Clock& clock,
             core::IdSource& ids, std::string region, std::string account_id);
+  // Non-root keys are resolved and every call authorized through `authorizer`; without one,
+  // only the root key's requests verify at all.
+  void SetAuthorizer(Authorizer* authorizer, std::string root_access_key_id) {
+    authorizer_ = authorizer;
+    root_access_key_id_ = std::move(root_access_key_id);
+  }
 
   HttpResponse Handle(HttpRequest& request);
   // The answer to a request whose body is over the size limit (only its head was read).
@@ -34,8 +53,13 @@ class FrontDoor {
   SigV4Verifier& verifier_;
   core::Clock& clock_;
   core::IdSource& ids_;
+  Status Authorize(ApiContext& ctx, const std::string& iam_prefix, const std::string& operation,
+                   const std::vector<std::string>& resources);
+
   std::string region_;
   std::string account_id_;
+  Authorizer* authorizer_ = nullptr;
+  std::string root_access_key_id_;
 };
 
 // Maps SigV4's generic error codes to the protocol's own (query services say

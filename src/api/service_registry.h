@@ -15,6 +15,7 @@
 
 #include "api/protocol/protocol.h"
 #include "core/result.h"
+#include "iam/iam_types.h"
 
 namespace berth::api {
 
@@ -25,6 +26,14 @@ struct ApiContext {
   std::string account_id;
   std::string service;  // the SigV4 signing name
   Protocol protocol = Protocol::Unknown;
+  // Who signed the request (kind Root for the root key).
+  iam::Principal principal;
+  // Checks the caller's IAM permissions for one more action on one resource, for operations
+  // whose resources are only known inside the handler (e.g. kms:Decrypt on the key that
+  // protects an SSM SecureString). Returns AccessDenied with AWS's message when not allowed.
+  // Always allows for the root key (and when no IAM is wired, as in unit tests).
+  std::function<Status(std::string_view action, std::string_view resource)> authorize =
+      [](std::string_view, std::string_view) { return OkStatus(); };
 };
 
 // What a JSON-shaped operation answers: a JSON value, or a document already serialized as JSON
@@ -48,8 +57,16 @@ using RawJsonOperation = std::function<Result<JsonReply>(const ApiContext&, std:
 using QueryParams = std::map<std::string, std::string>;
 using QueryOperation = std::function<Result<std::string>(const ApiContext&, const QueryParams&)>;
 
+// The resources an operation acts on, for IAM's check of ACTION on each (ARNs, or "*" for
+// actions without resource-level permissions). An empty list means the operation's handler
+// checks its resources itself through ApiContext::authorize. Unset: {"*"}.
+using JsonResources =
+    std::function<std::vector<std::string>(const std::string& operation, const nlohmann::json& input)>;
+
 struct JsonService {
   std::string signing_name;                  // "ecs"
+  std::string iam_prefix;                    // IAM action prefix when not the signing name
+  JsonResources resources;
   std::vector<std::string> target_prefixes;  // "AmazonEC2ContainerServiceV20141113"
   std::string cbor_service_name;             // rpc-v2-cbor path name, empty if not spoken
   ErrorStyle error_style;
@@ -57,8 +74,14 @@ struct JsonService {
   std::map<std::string, RawJsonOperation> raw_operations;  // preferred for awsJson when present
 };
 
+using QueryResources =
+    std::function<std::vector<std::string>(const std::string& operation,
+                                           const std::map<std::string, std::string>& params)>;
+
 struct QueryService {
   std::string signing_name;  // "sts"
+  std::string iam_prefix;    // IAM action prefix when not the signing name
+  QueryResources resources;  // as JsonService::resources
   std::string xml_namespace;  // "https://sts.amazonaws.com/doc/2011-06-15/"
   std::map<std::string, QueryOperation> operations;
 };

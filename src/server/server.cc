@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "ecs/ecs_service.h"
 #include "ecs/service_scheduler.h"
+#include "iam/iam_service.h"
 #include "acm/acm_service.h"
 #include "elb/elb_errors.h"
 #include "elb/elb_service.h"
@@ -113,6 +114,28 @@ class LogsServiceEvents final : public ecs::ServiceEventSink {
 
  private:
   logs::LogsService& logs_;
+};
+
+// IAM behind the front door: principals for non-root keys, and AWS's denial messages.
+class IamAuthorizer final : public api::Authorizer {
+ public:
+  explicit IamAuthorizer(iam::IamService& iam) : iam_(iam) {}
+  Result<iam::Principal> PrincipalFor(std::string_view key, std::string_view token) override {
+    return iam_.PrincipalFor(key, token);
+  }
+  Status Authorize(const iam::Principal& principal, std::string_view action,
+                   std::string_view resource) override {
+    iam::Decision d = iam_.Authorize(principal, action, resource, {});
+    if (d.allowed()) {
+      return OkStatus();
+    }
+    std::string message = iam::DenialMessage(principal.arn, action, resource, d);
+    spdlog::info("access denied: {}", message);
+    return MakeError(ErrorKind::AccessDenied, "AccessDeniedException", message);
+  }
+
+ private:
+  iam::IamService& iam_;
 };
 
 std::string DefaultShimPath() {
@@ -266,7 +289,16 @@ int RunServer(const ServerOptions& opts) {
     return 1;
   }
 
+  iam::IamService iam(**db, clock, ids, opts.account_id);
+  if (Status s = iam.Open(); !s.ok()) {
+    spdlog::error("cannot open the IAM store: {}", s.error().message);
+    return 1;
+  }
+  IamAuthorizer authorizer(iam);
   api::CredentialStore credentials(*root);
+  credentials.SetOtherKeys([&iam](std::string_view key, std::string_view token) {
+    return iam.SecretFor(key, token);
+  });
   api::SigV4Verifier verifier(credentials);
   api::ServiceRegistry registry;
   ElbTargetRegistry target_registry(elb);
@@ -280,10 +312,17 @@ int RunServer(const ServerOptions& opts) {
   api::AddEcsServiceOperations(ecs_api, scheduler);
   registry.Add(std::move(ecs_api));
   registry.Add(api::MakeLogsHandlers(logs));
-  registry.Add(api::MakeStsHandlers());
+  api::QueryService sts = api::MakeStsHandlers(iam);
+  // GetCallerIdentity needs no permission; AssumeRole checks the trust and identity policies.
+  sts.resources = [](const std::string&, const api::QueryParams&) {
+    return std::vector<std::string>{};
+  };
+  registry.Add(std::move(sts));
+  registry.Add(api::MakeIamHandlers(iam));
   registry.Add(api::MakeElbHandlers(elb));
   registry.Add(api::MakeAcmHandlers(acm));
   api::FrontDoor front_door(registry, verifier, clock, ids, opts.region, opts.account_id);
+  front_door.SetAuthorizer(&authorizer, root->access_key_id);
   CommitBatcher batcher(io, **db);
   ecs.SetAfterCommit([&batcher](std::function<void()> f) { batcher.AfterCommit(std::move(f)); });
   api::HttpServer http(
