@@ -436,8 +436,23 @@ void EcsService::StartOnAgent(const Task& task, const TaskDefinition& td) {
     t.pull_started_ms = now;
     t.pull_stopped_ms = now;
   });
-  agent_->RunTask(BuildTaskSpec(td, task.overrides, task.id, config_.tasks_dir + "/" + task.id,
-                                config_.base_environment));
+  agent::TaskSpec spec = BuildTaskSpec(td, task.overrides, task.id,
+                                       config_.tasks_dir + "/" + task.id, config_.base_environment);
+  if (environment_ != nullptr) {
+    auto extra = environment_->EnvironmentFor(task, td);
+    if (!extra.ok()) {
+      OnTaskStopping(task.id, agent::StopCode::TaskFailedToStart, extra.error().message);
+      OnTaskStopped(task.id);
+      return;
+    }
+    for (agent::ContainerSpec& c : spec.containers) {
+      auto it = extra->find(c.name);
+      if (it != extra->end()) {
+        c.environment.insert(c.environment.end(), it->second.begin(), it->second.end());
+      }
+    }
+  }
+  agent_->RunTask(std::move(spec));
 }
 
 Result<std::optional<Task>> EcsService::FindTask(const std::string& cluster_arn,
@@ -707,6 +722,9 @@ void EcsService::OnTaskStopping(const std::string& task_id, agent::StopCode code
 }
 
 void EcsService::OnTaskStopped(const std::string& task_id) {
+  if (environment_ != nullptr) {
+    environment_->Forget(task_id);
+  }
   UpdateTask(task_id, [&](Task& t) {
     int64_t now = clock_.NowMillis();
     t.last_status = "STOPPED";

@@ -18,6 +18,7 @@
 #include "core/id.h"
 #include "ecs/ecs_store.h"
 #include "ecs/ecs_types.h"
+#include "ecs/task_environment.h"
 
 namespace berth::ecs {
 
@@ -114,6 +115,8 @@ class EcsService final : public agent::TaskStatusSink {
   Result<Cluster> GetCluster(const std::string& name_or_arn) { return RequireCluster(name_or_arn); }
   // A task by id, from memory or the store; nullopt when unknown.
   Result<std::optional<Task>> PeekTask(const std::string& id) { return LoadTask(id); }
+  // Secrets and task-role credentials for containers at start (none when unset).
+  void SetTaskEnvironmentProvider(TaskEnvironmentProvider* provider) { environment_ = provider; }
   // How many ACTIVE/DRAINING services a cluster has (DescribeClusters, DeleteCluster).
   void SetActiveServiceCounter(std::function<int(const std::string& cluster_arn)> counter) {
     active_services_ = std::move(counter);
@@ -160,6 +163,7 @@ class EcsService final : public agent::TaskStatusSink {
   agent::Agent* agent_ = nullptr;
   AfterCommit after_commit_ = [](std::function<void()> f) { f(); };
   std::function<int(const std::string&)> active_services_;
+  TaskEnvironmentProvider* environment_ = nullptr;
   // Every cluster, by name; every task that is not STOPPED plus recently read stopped ones.
   std::map<std::string, Cluster> clusters_;
   std::unordered_map<std::string, Task> tasks_;

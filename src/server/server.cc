@@ -28,6 +28,7 @@
 #include "elb/proxy/proxy.h"
 #include "logs/logs_service.h"
 #include "server/commit_batcher.h"
+#include "server/task_identity.h"
 #include "store/db.h"
 
 namespace berth::server {
@@ -295,6 +296,8 @@ int RunServer(const ServerOptions& opts) {
     return 1;
   }
   IamAuthorizer authorizer(iam);
+  TaskIdentity task_identity(iam, clock, ids, opts.region, opts.account_id);
+  ecs.SetTaskEnvironmentProvider(&task_identity);
   api::CredentialStore credentials(*root);
   credentials.SetOtherKeys([&iam](std::string_view key, std::string_view token) {
     return iam.SecretFor(key, token);
@@ -328,6 +331,10 @@ int RunServer(const ServerOptions& opts) {
   api::HttpServer http(
       io,
       [&](api::HttpRequest& req, api::HttpServer::Respond respond) {
+        if (TaskIdentity::IsCredentialsRequest(req)) {  // tasks' role credentials, unsigned
+          respond(task_identity.ServeCredentials(req));
+          return;
+        }
         batcher.Enter();
         auto res = std::make_shared<api::HttpResponse>(front_door.Handle(req));
         batcher.AfterCommit([respond = std::move(respond), res] { respond(std::move(*res)); });
@@ -350,7 +357,12 @@ int RunServer(const ServerOptions& opts) {
       {"AWS_DEFAULT_REGION", opts.region},
       {"AWS_EXECUTION_ENV", "AWS_ECS_FARGATE"},
       {"AWS_ENDPOINT_URL", endpoint},
+      // A Fargate task has no shared credentials or config file: the SDKs inside must not find
+      // the host's, only the task role's (container credentials) or what the task sets itself.
+      {"AWS_SHARED_CREDENTIALS_FILE", "/dev/null"},
+      {"AWS_CONFIG_FILE", "/dev/null"},
   };
+  task_identity.SetEndpoint(endpoint);
   ecs.SetBaseEnvironment(ecs_config.base_environment);
 
   std::string shim = opts.shim_path.empty() ? DefaultShimPath() : opts.shim_path;
