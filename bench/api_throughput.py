@@ -79,12 +79,13 @@ def setup(ecs, is_moto, kw):
     return arns
 
 
-def wrk_script(path, port, key, secret, op, body):
+def wrk_script(path, port, key, secret, op, body, target=TARGET, service="ecs"):
+    """A wrk Lua script replaying one awsJson1.1 call signed now (valid for 15 minutes)."""
     creds = botocore.credentials.Credentials(key, secret)
     req = botocore.awsrequest.AWSRequest(
         method="POST", url=f"http://127.0.0.1:{port}/", data=body.encode(),
-        headers={"X-Amz-Target": f"{TARGET}.{op}", "Content-Type": "application/x-amz-json-1.1"})
-    botocore.auth.SigV4Auth(creds, "ecs", "us-east-1").add_auth(req)
+        headers={"X-Amz-Target": f"{target}.{op}", "Content-Type": "application/x-amz-json-1.1"})
+    botocore.auth.SigV4Auth(creds, service, "us-east-1").add_auth(req)
     lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(body)}"]
     for k, v in req.headers.items():
         lines.append(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}")

@@ -16,12 +16,15 @@
 #include "api/front_door.h"
 #include "api/handlers/ecs_service_handlers.h"
 #include "api/handlers/handlers.h"
+#include "api/handlers/kms_handlers.h"
 #include "api/http_server.h"
 #include "core/asio.h"
 #include "core/log.h"
 #include "ecs/ecs_service.h"
 #include "ecs/service_scheduler.h"
 #include "iam/iam_service.h"
+#include "kms/kms_service.h"
+#include "core/base64.h"
 #include "acm/acm_service.h"
 #include "elb/elb_errors.h"
 #include "elb/elb_service.h"
@@ -138,6 +141,27 @@ class IamAuthorizer final : public api::Authorizer {
  private:
   iam::IamService& iam_;
 };
+
+// IAM resources of KMS calls: the key a request names, or for Decrypt the key recorded in the
+// ciphertext blob (berth's blob format starts 0xB1, length, key id — see src/kms/README.md).
+api::JsonResources KmsResources(kms::KmsService& kms) {
+  return [&kms](const std::string& op, const nlohmann::json& in) -> std::vector<std::string> {
+    std::string key = in.value("KeyId", in.value("TargetKeyId", ""));
+    if (key.empty() && (op == "Decrypt" || op == "ReEncrypt") && in.contains("CiphertextBlob") &&
+        in["CiphertextBlob"].is_string()) {
+      if (auto blob = core::Base64Decode(in["CiphertextBlob"].get<std::string>());
+          blob && blob->size() > 2 && static_cast<uint8_t>((*blob)[0]) == 0xB1 &&
+          blob->size() >= 2 + static_cast<uint8_t>((*blob)[1])) {
+        key = blob->substr(2, static_cast<uint8_t>((*blob)[1]));
+      }
+    }
+    if (key.empty()) {
+      return {"*"};
+    }
+    auto arn = kms.ResolveKeyArn(key);
+    return {arn.ok() ? *arn : "*"};
+  };
+}
 
 std::string DefaultShimPath() {
   std::error_code ec;
@@ -298,6 +322,20 @@ int RunServer(const ServerOptions& opts) {
   IamAuthorizer authorizer(iam);
   TaskIdentity task_identity(iam, clock, ids, opts.region, opts.account_id);
   ecs.SetTaskEnvironmentProvider(&task_identity);
+  const char* master_file = std::getenv("BERTH_MASTER_KEY_FILE");
+  auto master = kms::MasterKey::LoadOrCreate(master_file != nullptr && *master_file != '\0'
+                                                 ? master_file
+                                                 : opts.data_dir + "/master.key");
+  if (!master.ok()) {
+    spdlog::error("master key: {}", master.error().message);
+    return 1;
+  }
+  kms::KmsService kms(**db, clock, ids, std::move(master).value(),
+                      kms::KmsConfig{opts.region, opts.account_id});
+  if (Status s = kms.Open(); !s.ok()) {
+    spdlog::error("cannot open the KMS store: {}", s.error().message);
+    return 1;
+  }
   api::CredentialStore credentials(*root);
   credentials.SetOtherKeys([&iam](std::string_view key, std::string_view token) {
     return iam.SecretFor(key, token);
@@ -324,6 +362,9 @@ int RunServer(const ServerOptions& opts) {
   registry.Add(api::MakeIamHandlers(iam));
   registry.Add(api::MakeElbHandlers(elb));
   registry.Add(api::MakeAcmHandlers(acm));
+  api::JsonService kms_api = api::MakeKmsHandlers(kms);
+  kms_api.resources = KmsResources(kms);
+  registry.Add(std::move(kms_api));
   api::FrontDoor front_door(registry, verifier, clock, ids, opts.region, opts.account_id);
   front_door.SetAuthorizer(&authorizer, root->access_key_id);
   CommitBatcher batcher(io, **db);
