@@ -341,7 +341,11 @@ Result<KmsKey*> KmsService::FindById(const std::string& key_id, const std::strin
 
 Result<KmsKey*> KmsService::FindByAlias(const std::string& alias_name) {
   if (alias_name == kSsmAliasName) {
-    return EnsureSsmKey();
+    return EnsureManagedKey(std::string(kSsmAliasName), std::string(kSsmKeyDescription));
+  }
+  if (alias_name == kSecretsManagerAliasName) {
+    return EnsureManagedKey(std::string(kSecretsManagerAliasName),
+                            std::string(kSecretsManagerKeyDescription));
   }
   auto it = aliases_.find(alias_name);
   if (it == aliases_.end() || !keys_.count(it->second.target_key_id)) {
@@ -431,8 +435,11 @@ Status KmsService::SaveKey(const KmsKey& updated) {
   return OkStatus();
 }
 
-Result<KmsKey*> KmsService::EnsureSsmKey() {
-  auto it = aliases_.find(std::string(kSsmAliasName));
+// An AWS managed key (alias/aws/ssm, alias/aws/secretsmanager), created with its alias on the
+// first use, as AWS does.
+Result<KmsKey*> KmsService::EnsureManagedKey(const std::string& alias_name,
+                                             const std::string& description) {
+  auto it = aliases_.find(alias_name);
   if (it != aliases_.end()) {
     auto key = keys_.find(it->second.target_key_id);
     if (key != keys_.end()) {
@@ -440,11 +447,11 @@ Result<KmsKey*> KmsService::EnsureSsmKey() {
     }
   }
   KmsKey draft;
-  draft.description = std::string(kSsmKeyDescription);
+  draft.description = description;
   draft.manager = KeyManager::Aws;
   draft.policy = Substitute(kSsmPolicy, config_);
-  BERTH_TRY(KmsKey * key, InsertKey(std::move(draft), std::string(kSsmAliasName)));
-  spdlog::info("kms: created the AWS managed key {} for {}", key->arn, kSsmAliasName);
+  BERTH_TRY(KmsKey * key, InsertKey(std::move(draft), alias_name));
+  spdlog::info("kms: created the AWS managed key {} for {}", key->arn, alias_name);
   return key;
 }
 
@@ -533,7 +540,8 @@ Result<std::string> KmsService::ResolveKeyArn(const std::string& key_ref) {
 
 Result<std::string> KmsService::DefaultSsmKeyArn() {
   BERTH_RETURN_IF_ERROR(Reap());
-  BERTH_TRY(KmsKey * key, EnsureSsmKey());
+  BERTH_TRY(KmsKey * key,
+            EnsureManagedKey(std::string(kSsmAliasName), std::string(kSsmKeyDescription)));
   return key->arn;
 }
 

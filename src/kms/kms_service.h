@@ -44,8 +44,11 @@ struct KmsConfig {
   std::string account_id = "000000000000";
 };
 
-// The alias and description of the AWS managed key SSM uses for SecureString parameters.
+// The aliases and descriptions of the AWS managed keys (SSM SecureString, Secrets Manager).
 inline constexpr std::string_view kSsmAliasName = "alias/aws/ssm";
+inline constexpr std::string_view kSecretsManagerAliasName = "alias/aws/secretsmanager";
+inline constexpr std::string_view kSecretsManagerKeyDescription =
+    "Default key that protects my Secrets Manager data when no other key is defined";
 inline constexpr std::string_view kSsmKeyDescription =
     "Default key that protects my SSM parameters when no other key is defined";
 // The only key policy name KMS has.
@@ -196,7 +199,7 @@ class KmsService {
   Result<KmsKey*> Find(const std::string& key_ref);
   Result<KmsKey*> FindById(const std::string& key_id, const std::string& shown_arn);
   Result<KmsKey*> FindByAlias(const std::string& alias_name);
-  Result<KmsKey*> EnsureSsmKey();
+  Result<KmsKey*> EnsureManagedKey(const std::string& alias_name, const std::string& description);
   // Creates a key with fresh material (and, when `alias_name` is not empty, its alias) in one
   // transaction.
   Result<KmsKey*> InsertKey(KmsKey draft, const std::string& alias_name);

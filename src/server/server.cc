@@ -17,6 +17,7 @@
 #include "api/handlers/ecs_service_handlers.h"
 #include "api/handlers/handlers.h"
 #include "api/handlers/kms_handlers.h"
+#include "api/handlers/secretsmanager_handlers.h"
 #include "api/http_server.h"
 #include "core/asio.h"
 #include "core/log.h"
@@ -24,6 +25,7 @@
 #include "ecs/service_scheduler.h"
 #include "iam/iam_service.h"
 #include "kms/kms_service.h"
+#include "secretsmanager/secrets_service.h"
 #include "core/base64.h"
 #include "acm/acm_service.h"
 #include "elb/elb_errors.h"
@@ -151,7 +153,7 @@ api::JsonResources KmsResources(kms::KmsService& kms) {
         in["CiphertextBlob"].is_string()) {
       if (auto blob = core::Base64Decode(in["CiphertextBlob"].get<std::string>());
           blob && blob->size() > 2 && static_cast<uint8_t>((*blob)[0]) == 0xB1 &&
-          blob->size() >= 2 + static_cast<uint8_t>((*blob)[1])) {
+          blob->size() >= 2u + static_cast<uint8_t>((*blob)[1])) {
         key = blob->substr(2, static_cast<uint8_t>((*blob)[1]));
       }
     }
@@ -161,6 +163,52 @@ api::JsonResources KmsResources(kms::KmsService& kms) {
     auto arn = kms.ResolveKeyArn(key);
     return {arn.ok() ? *arn : "*"};
   };
+}
+
+// Secrets Manager's values, encrypted under KMS keys ("" = alias/aws/secretsmanager).
+class KmsSecretCipher final : public secretsmanager::SecretCipher {
+ public:
+  explicit KmsSecretCipher(kms::KmsService& kms) : kms_(kms) {}
+  Result<std::pair<std::string, std::string>> Encrypt(
+      const std::string& key_ref, std::string_view plaintext,
+      const std::map<std::string, std::string>& context) override {
+    auto out = kms_.Encrypt(key_ref.empty() ? std::string(kms::kSecretsManagerAliasName) : key_ref,
+                            plaintext, context);
+    if (!out.ok()) {
+      return Translate(out.error(), "EncryptionFailure");
+    }
+    return std::make_pair(std::move(out->blob), std::move(out->key_arn));
+  }
+  Result<std::pair<std::string, std::string>> Decrypt(
+      std::string_view blob, const std::map<std::string, std::string>& context) override {
+    auto out = kms_.Decrypt(blob, context, "");
+    if (!out.ok()) {
+      return Translate(out.error(), "DecryptionFailure");
+    }
+    return std::make_pair(std::move(out->plaintext), std::move(out->key_arn));
+  }
+
+ private:
+  // KMS's own failures reach the caller as Secrets Manager words them.
+  static Error Translate(Error e, const char* code) {
+    if (e.kind == ErrorKind::Unavailable || e.kind == ErrorKind::Internal ||
+        e.kind == ErrorKind::AccessDenied) {
+      return e;
+    }
+    return MakeError(ErrorKind::InvalidArgument, code, e.aws_code + ": " + e.message);
+  }
+  kms::KmsService& kms_;
+};
+
+// Runs `check` for (action, resource) as `principal`, with AWS's denial message.
+Status AuthorizeAs(iam::IamService& iam, const iam::Principal& principal, std::string_view action,
+                   std::string_view resource) {
+  iam::Decision d = iam.Authorize(principal, action, resource, {});
+  if (d.allowed()) {
+    return OkStatus();
+  }
+  return MakeError(ErrorKind::AccessDenied, "AccessDeniedException",
+                   iam::DenialMessage(principal.arn, action, resource, d));
 }
 
 std::string DefaultShimPath() {
@@ -336,6 +384,19 @@ int RunServer(const ServerOptions& opts) {
     spdlog::error("cannot open the KMS store: {}", s.error().message);
     return 1;
   }
+  KmsSecretCipher secret_cipher(kms);
+  secretsmanager::SecretsService secrets(**db, clock, ids, secret_cipher,
+                                         secretsmanager::SecretsConfig{opts.region, opts.account_id});
+  if (Status s = secrets.Open(); !s.ok()) {
+    spdlog::error("cannot open the Secrets Manager store: {}", s.error().message);
+    return 1;
+  }
+  SecretSource from_secrets_manager = [&](const iam::Principal& role, const std::string& from) {
+    return secrets.ResolveForTask(from, [&](std::string_view action, std::string_view resource) {
+      return AuthorizeAs(iam, role, action, resource);
+    });
+  };
+  task_identity.SetSources(nullptr, from_secrets_manager);
   api::CredentialStore credentials(*root);
   credentials.SetOtherKeys([&iam](std::string_view key, std::string_view token) {
     return iam.SecretFor(key, token);
@@ -365,6 +426,7 @@ int RunServer(const ServerOptions& opts) {
   api::JsonService kms_api = api::MakeKmsHandlers(kms);
   kms_api.resources = KmsResources(kms);
   registry.Add(std::move(kms_api));
+  registry.Add(api::MakeSecretsManagerHandlers(secrets));
   api::FrontDoor front_door(registry, verifier, clock, ids, opts.region, opts.account_id);
   front_door.SetAuthorizer(&authorizer, root->access_key_id);
   CommitBatcher batcher(io, **db);
