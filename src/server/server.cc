@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include "agent/agent.h"
 #include "agent/drivers/process/process_driver.h"
@@ -18,6 +19,7 @@
 #include "api/handlers/handlers.h"
 #include "api/handlers/kms_handlers.h"
 #include "api/handlers/secretsmanager_handlers.h"
+#include "api/handlers/ssm_handlers.h"
 #include "api/http_server.h"
 #include "core/asio.h"
 #include "core/log.h"
@@ -26,6 +28,7 @@
 #include "iam/iam_service.h"
 #include "kms/kms_service.h"
 #include "secretsmanager/secrets_service.h"
+#include "ssm/ssm_service.h"
 #include "core/base64.h"
 #include "acm/acm_service.h"
 #include "elb/elb_errors.h"
@@ -197,6 +200,30 @@ class KmsSecretCipher final : public secretsmanager::SecretCipher {
     }
     return MakeError(ErrorKind::InvalidArgument, code, e.aws_code + ": " + e.message);
   }
+  kms::KmsService& kms_;
+};
+
+// SSM SecureString values under KMS keys ("" = alias/aws/ssm). KMS's errors keep their kinds;
+// the SSM service words them as InvalidKeyId and friends.
+class KmsSecureStringCipher final : public ssm::SecureStringCipher {
+ public:
+  explicit KmsSecureStringCipher(kms::KmsService& kms) : kms_(kms) {}
+  Result<ssm::Encrypted> Encrypt(const std::string& key_ref, std::string_view plaintext,
+                                 const std::map<std::string, std::string>& context) override {
+    BERTH_TRY(auto out, kms_.Encrypt(key_ref.empty() ? std::string(kms::kSsmAliasName) : key_ref,
+                                     plaintext, context));
+    return ssm::Encrypted{std::move(out.blob), std::move(out.key_arn)};
+  }
+  Result<ssm::Decrypted> Decrypt(std::string_view blob,
+                                 const std::map<std::string, std::string>& context) override {
+    BERTH_TRY(auto out, kms_.Decrypt(blob, context, ""));
+    return ssm::Decrypted{std::move(out.plaintext), std::move(out.key_arn)};
+  }
+  Result<std::string> ResolveKeyArn(const std::string& key_ref) override {
+    return key_ref.empty() ? kms_.DefaultSsmKeyArn() : kms_.ResolveKeyArn(key_ref);
+  }
+
+ private:
   kms::KmsService& kms_;
 };
 
@@ -396,7 +423,31 @@ int RunServer(const ServerOptions& opts) {
       return AuthorizeAs(iam, role, action, resource);
     });
   };
-  task_identity.SetSources(nullptr, from_secrets_manager);
+  KmsSecureStringCipher parameter_cipher(kms);
+  ssm::SsmService ssm(**db, clock, parameter_cipher, ssm::SsmConfig{opts.region, opts.account_id});
+  if (Status s = ssm.Open(); !s.ok()) {
+    spdlog::error("cannot open the SSM store: {}", s.error().message);
+    return 1;
+  }
+  // ECS's secrets from Parameter Store, read as the execution role: ssm:GetParameters on the
+  // parameter, kms:Decrypt on its key.
+  SecretSource from_ssm = [&](const iam::Principal& role, const std::string& from) -> Result<std::string> {
+    BERTH_RETURN_IF_ERROR(AuthorizeAs(iam, role, "ssm:GetParameters", ssm.ParameterArn(from)));
+    ssm::DecryptOptions options;
+    options.with_decryption = true;
+    options.authorize = [&](const std::string& key_arn) {
+      return AuthorizeAs(iam, role, "kms:Decrypt", key_arn);
+    };
+    auto value = ssm.GetParameter(from, options);
+    if (!value.ok()) {
+      if (value.error().kind == ErrorKind::NotFound) {
+        return MakeError(ErrorKind::NotFound, "", "invalid ssm parameters: " + from);
+      }
+      return value.error();
+    }
+    return value->value;
+  };
+  task_identity.SetSources(from_ssm, from_secrets_manager);
   api::CredentialStore credentials(*root);
   credentials.SetOtherKeys([&iam](std::string_view key, std::string_view token) {
     return iam.SecretFor(key, token);
@@ -427,6 +478,17 @@ int RunServer(const ServerOptions& opts) {
   kms_api.resources = KmsResources(kms);
   registry.Add(std::move(kms_api));
   registry.Add(api::MakeSecretsManagerHandlers(secrets));
+  api::JsonService ssm_api = api::MakeSsmHandlers(ssm);
+  // These check ssm:OPERATION per parameter (and kms:Decrypt per key) in the handler.
+  ssm_api.resources = [](const std::string& op, const nlohmann::json&) {
+    static const std::set<std::string> kSelf = {
+        "GetParameter", "GetParameters", "GetParametersByPath", "PutParameter",
+        "DeleteParameter", "DeleteParameters", "GetParameterHistory", "LabelParameterVersion",
+        "UnlabelParameterVersion", "AddTagsToResource", "RemoveTagsFromResource",
+        "ListTagsForResource"};
+    return kSelf.count(op) ? std::vector<std::string>{} : std::vector<std::string>{"*"};
+  };
+  registry.Add(std::move(ssm_api));
   api::FrontDoor front_door(registry, verifier, clock, ids, opts.region, opts.account_id);
   front_door.SetAuthorizer(&authorizer, root->access_key_id);
   CommitBatcher batcher(io, **db);

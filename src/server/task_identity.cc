@@ -106,7 +106,8 @@ Result<ecs::ContainerEnvironment> TaskIdentity::EnvironmentFor(const ecs::Task& 
                                          : "unable to retrieve secrets from ssm: service call has "
                                            "been retried 1 time(s): ";
           return MakeError(value.error().kind, "ResourceInitializationError",
-                           std::string(kPullFailure) + where + value.error().aws_code + ": " +
+                           std::string(kPullFailure) + where +
+                               (value.error().aws_code.empty() ? "" : value.error().aws_code + ": ") +
                                value.error().message);
         }
         out[c.value("name", "")].emplace_back(name, std::move(*value));

@@ -1,0 +1,150 @@
+#include "ssm/ssm_store.h"
+
+#include <map>
+#include <nlohmann/json.hpp>
+
+namespace berth::ssm {
+
+NLOHMANN_JSON_SERIALIZE_ENUM(ParameterType, {{ParameterType::String, "String"},
+                                             {ParameterType::StringList, "StringList"},
+                                             {ParameterType::SecureString, "SecureString"}})
+NLOHMANN_JSON_SERIALIZE_ENUM(ParameterTier,
+                             {{ParameterTier::Standard, "Standard"},
+                              {ParameterTier::Advanced, "Advanced"},
+                              {ParameterTier::IntelligentTiering, "Intelligent-Tiering"}})
+
+// The stored form: every field by its C++ name; missing fields keep their defaults, so adding a
+// field needs no migration.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ParameterVersion, version, type, value, key_id,
+                                                key_arn, description, allowed_pattern, data_type,
+                                                tier, policies, labels, modified_ms, modified_user)
+
+namespace {
+
+struct ParameterRow {
+  std::string name;
+  Tags tags;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ParameterRow, name, tags)
+
+const std::vector<store::Migration>& Migrations() {
+  static const std::vector<store::Migration> kMigrations = {
+      {1, "ssm: parameters and their versions", R"sql(
+CREATE TABLE IF NOT EXISTS ssm_parameters (
+  key TEXT PRIMARY KEY,
+  doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ssm_parameter_versions (
+  key TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  doc TEXT NOT NULL,
+  PRIMARY KEY (key, version)
+);
+)sql"},
+  };
+  return kMigrations;
+}
+
+template <typename T>
+Result<T> Decode(const std::string& text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded()) {
+    return InternalError("corrupt JSON document in the ssm store");
+  }
+  try {
+    return j.get<T>();
+  } catch (const nlohmann::json::exception& e) {
+    return InternalError(std::string("unreadable document in the ssm store: ") + e.what());
+  }
+}
+
+// nlohmann refuses to serialize invalid UTF-8; a CBOR client could send such text.
+Result<std::string> Dump(const nlohmann::json& j) {
+  try {
+    return j.dump();
+  } catch (const nlohmann::json::exception&) {
+    return MakeError(ErrorKind::InvalidArgument, "ValidationException",
+                     "A string in the request is not valid UTF-8.");
+  }
+}
+
+}  // namespace
+
+Status SsmStore::Migrate() { return store::ApplyMigrations(db_, "ssm", Migrations()); }
+
+Result<std::vector<std::pair<std::string, Parameter>>> SsmStore::LoadAll() {
+  std::map<std::string, Parameter> by_key;
+  {
+    BERTH_TRY(auto stmt, db_.Prepare("SELECT key, doc FROM ssm_parameters"));
+    while (true) {
+      BERTH_TRY(bool row, stmt.Step());
+      if (!row) {
+        break;
+      }
+      BERTH_TRY(ParameterRow p, Decode<ParameterRow>(stmt.ColumnText(1)));
+      by_key[stmt.ColumnText(0)] = Parameter{std::move(p.name), std::move(p.tags), {}};
+    }
+  }
+  {
+    BERTH_TRY(auto stmt, db_.Prepare("SELECT key, doc FROM ssm_parameter_versions "
+                                     "ORDER BY key, version"));
+    while (true) {
+      BERTH_TRY(bool row, stmt.Step());
+      if (!row) {
+        break;
+      }
+      auto it = by_key.find(stmt.ColumnText(0));
+      if (it == by_key.end()) {
+        return InternalError("ssm store: a parameter version without its parameter");
+      }
+      BERTH_TRY(ParameterVersion v, Decode<ParameterVersion>(stmt.ColumnText(1)));
+      it->second.versions.push_back(std::move(v));
+    }
+  }
+  std::vector<std::pair<std::string, Parameter>> out;
+  out.reserve(by_key.size());
+  for (auto& [key, p] : by_key) {
+    if (p.versions.empty()) {
+      return InternalError("ssm store: a parameter without versions");
+    }
+    out.emplace_back(key, std::move(p));
+  }
+  return out;
+}
+
+Status SsmStore::PutParameter(const std::string& key, const Parameter& parameter) {
+  BERTH_TRY(auto stmt, db_.Prepare("INSERT INTO ssm_parameters (key, doc) VALUES (?, ?) "
+                                   "ON CONFLICT(key) DO UPDATE SET doc = excluded.doc"));
+  BERTH_TRY(std::string doc, Dump(nlohmann::json(ParameterRow{parameter.name, parameter.tags})));
+  stmt.Bind(1, key).Bind(2, doc);
+  return stmt.Run();
+}
+
+Status SsmStore::PutVersion(const std::string& key, const ParameterVersion& version) {
+  BERTH_TRY(auto stmt,
+            db_.Prepare("INSERT INTO ssm_parameter_versions (key, version, doc) VALUES (?, ?, ?) "
+                        "ON CONFLICT(key, version) DO UPDATE SET doc = excluded.doc"));
+  BERTH_TRY(std::string doc, Dump(nlohmann::json(version)));
+  stmt.Bind(1, key).Bind(2, version.version).Bind(3, doc);
+  return stmt.Run();
+}
+
+Status SsmStore::DeleteVersion(const std::string& key, int64_t version) {
+  BERTH_TRY(auto stmt,
+            db_.Prepare("DELETE FROM ssm_parameter_versions WHERE key = ? AND version = ?"));
+  stmt.Bind(1, key).Bind(2, version);
+  return stmt.Run();
+}
+
+Status SsmStore::DeleteParameter(const std::string& key) {
+  {
+    BERTH_TRY(auto stmt, db_.Prepare("DELETE FROM ssm_parameter_versions WHERE key = ?"));
+    stmt.Bind(1, key);
+    BERTH_RETURN_IF_ERROR(stmt.Run());
+  }
+  BERTH_TRY(auto stmt, db_.Prepare("DELETE FROM ssm_parameters WHERE key = ?"));
+  stmt.Bind(1, key);
+  return stmt.Run();
+}
+
+}  // namespace berth::ssm
