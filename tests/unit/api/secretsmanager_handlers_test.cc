@@ -7,6 +7,7 @@
 
 #include "core/base64.h"
 #include "fakes/fake_clock.h"
+#include "fakes/json_service_harness.h"
 #include "fakes/fake_secret_cipher.h"
 #include "fakes/sequential_ids.h"
 #include "secretsmanager/secrets_service.h"
@@ -21,7 +22,7 @@ constexpr char kArnPrefix[] = "arn:aws:secretsmanager:us-east-1:123456789012:sec
 constexpr char kV1[] = "bbbbbbbb-0000-4000-8000-000000000001";
 constexpr char kV2[] = "bbbbbbbb-0000-4000-8000-000000000002";
 
-class SecretsManagerHandlersTest : public ::testing::Test {
+class SecretsManagerHandlersTest : public ::testing::Test, protected testing::JsonServiceHarness {
  protected:
   void SetUp() override {
     db_ = std::move(store::Db::Open(":memory:")).value();
@@ -29,37 +30,7 @@ class SecretsManagerHandlersTest : public ::testing::Test {
     config.account_id = "123456789012";
     svc_ = std::make_unique<secretsmanager::SecretsService>(*db_, clock_, ids_, cipher_, config);
     ASSERT_TRUE(svc_->Open().ok());
-    service_ = MakeSecretsManagerHandlers(*svc_);
-    ctx_.region = "us-east-1";
-    ctx_.account_id = "123456789012";
-    ctx_.service = "secretsmanager";
-    // Records every check and refuses the (action, resource) pairs in `denied_`.
-    ctx_.authorize = [this](std::string_view action, std::string_view resource) -> Status {
-      checks_.emplace_back(std::string(action), std::string(resource));
-      if (denied_.count({std::string(action), std::string(resource)}) > 0) {
-        return MakeError(ErrorKind::AccessDenied, "AccessDeniedException",
-                         "User is not authorized to perform: " + std::string(action));
-      }
-      return OkStatus();
-    };
-  }
-  Result<JsonReply> Call(const std::string& op, const json& in) {
-    auto it = service_.operations.find(op);
-    EXPECT_NE(it, service_.operations.end()) << op;
-    return it->second(ctx_, in);
-  }
-  json Ok(const std::string& op, const json& in) {
-    auto out = Call(op, in);
-    EXPECT_TRUE(out.ok()) << op << ": " << out.error().aws_code << " " << out.error().message;
-    return out.ok() ? out->value : json();
-  }
-  std::string Code(const std::string& op, const json& in) {
-    auto out = Call(op, in);
-    return out.ok() ? "OK" : out.error().aws_code;
-  }
-  bool Checked(const std::string& action, const std::string& resource) const {
-    return std::find(checks_.begin(), checks_.end(), std::make_pair(action, resource)) !=
-           checks_.end();
+    Bind(MakeSecretsManagerHandlers(*svc_), "secretsmanager");
   }
   std::string CreateArn(const std::string& name, const json& extra = json::object()) {
     json in = {{"Name", name}, {"SecretString", "v"}};
@@ -72,10 +43,6 @@ class SecretsManagerHandlersTest : public ::testing::Test {
   testing::SequentialIds ids_;
   FakeSecretCipher cipher_;
   std::unique_ptr<secretsmanager::SecretsService> svc_;
-  JsonService service_;
-  ApiContext ctx_;
-  std::vector<std::pair<std::string, std::string>> checks_;
-  std::set<std::pair<std::string, std::string>> denied_;
 };
 
 TEST_F(SecretsManagerHandlersTest, ServiceIdentity) {

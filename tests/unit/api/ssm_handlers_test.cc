@@ -6,6 +6,7 @@
 
 #include "core/base64.h"
 #include "fakes/fake_clock.h"
+#include "fakes/json_service_harness.h"
 #include "fakes/fake_secure_string_cipher.h"
 #include "ssm/ssm_service.h"
 
@@ -17,7 +18,7 @@ using testing::FakeSecureStringCipher;
 
 constexpr char kArnPrefix[] = "arn:aws:ssm:us-east-1:123456789012:parameter";
 
-class SsmHandlersTest : public ::testing::Test {
+class SsmHandlersTest : public ::testing::Test, protected testing::JsonServiceHarness {
  protected:
   void SetUp() override {
     db_ = std::move(store::Db::Open(":memory:")).value();
@@ -25,47 +26,13 @@ class SsmHandlersTest : public ::testing::Test {
     config.account_id = "123456789012";
     svc_ = std::make_unique<ssm::SsmService>(*db_, clock_, cipher_, config);
     ASSERT_TRUE(svc_->Open().ok());
-    service_ = MakeSsmHandlers(*svc_);
-    ctx_.region = "us-east-1";
-    ctx_.account_id = "123456789012";
-    ctx_.service = "ssm";
-    // Records every check and refuses the (action, resource) pairs in `denied_`.
-    ctx_.authorize = [this](std::string_view action, std::string_view resource) -> Status {
-      checks_.emplace_back(std::string(action), std::string(resource));
-      if (denied_.count({std::string(action), std::string(resource)}) > 0) {
-        return MakeError(ErrorKind::AccessDenied, "AccessDeniedException",
-                         "User is not authorized to perform: " + std::string(action));
-      }
-      return OkStatus();
-    };
-  }
-  Result<JsonReply> Call(const std::string& op, const json& in) {
-    auto it = service_.operations.find(op);
-    EXPECT_NE(it, service_.operations.end()) << op;
-    return it->second(ctx_, in);
-  }
-  json Ok(const std::string& op, const json& in) {
-    auto out = Call(op, in);
-    EXPECT_TRUE(out.ok()) << op << ": " << out.error().aws_code << " " << out.error().message;
-    return out.ok() ? out->value : json();
-  }
-  std::string Code(const std::string& op, const json& in) {
-    auto out = Call(op, in);
-    return out.ok() ? "OK" : out.error().aws_code;
-  }
-  bool Checked(const std::string& action, const std::string& resource) const {
-    return std::find(checks_.begin(), checks_.end(), std::make_pair(action, resource)) !=
-           checks_.end();
+    Bind(MakeSsmHandlers(*svc_), "ssm");
   }
 
   std::unique_ptr<store::Db> db_;
   testing::FakeClock clock_{1'780'000'000'500};
   FakeSecureStringCipher cipher_;
   std::unique_ptr<ssm::SsmService> svc_;
-  JsonService service_;
-  ApiContext ctx_;
-  std::vector<std::pair<std::string, std::string>> checks_;
-  std::set<std::pair<std::string, std::string>> denied_;
 };
 
 TEST_F(SsmHandlersTest, ServiceIdentity) {
