@@ -30,12 +30,17 @@ namespace berth::kms {
 class KeyMaterialAccess {
  public:
   static const std::array<unsigned char, kKeySize>& Bytes(const KeyMaterial& m) { return m.bytes_; }
+  static const std::array<unsigned char, kKeySize>& BlobKey(const KeyMaterial& m) {
+    return m.blob_key_;
+  }
   static KeyMaterial Make(const unsigned char* bytes, uint32_t version) {
     KeyMaterial m;
     std::memcpy(m.bytes_.data(), bytes, kKeySize);
     m.version_ = version;
+    DeriveBlobKey(m);
     return m;
   }
+  static void DeriveBlobKey(KeyMaterial& m);
 };
 
 namespace {
@@ -559,10 +564,13 @@ Result<std::string> MasterKey::Unseal(std::string_view sealed, std::string_view 
 
 // ---- KeyMaterial ------------------------------------------------------------------------------
 
+void KeyMaterialAccess::DeriveBlobKey(KeyMaterial& m) { DeriveKey(m.bytes_, kBlobInfo, &m.blob_key_); }
+
 KeyMaterial KeyMaterial::Generate(uint32_t version) {
   KeyMaterial m;
   core::FillRandom(m.bytes_.data(), m.bytes_.size());
   m.version_ = version;
+  KeyMaterialAccess::DeriveBlobKey(m);
   return m;
 }
 
@@ -573,7 +581,10 @@ Result<KeyMaterial> KeyMaterial::FromBytes(std::string_view bytes, uint32_t vers
   return KeyMaterialAccess::Make(Bytes(bytes), version);
 }
 
-KeyMaterial::~KeyMaterial() { OPENSSL_cleanse(bytes_.data(), bytes_.size()); }
+KeyMaterial::~KeyMaterial() {
+  OPENSSL_cleanse(bytes_.data(), bytes_.size());
+  OPENSSL_cleanse(blob_key_.data(), blob_key_.size());
+}
 
 std::string SealKeyMaterial(const MasterKey& master, std::string_view key_id,
                             const KeyMaterial& material) {
@@ -627,10 +638,8 @@ Result<std::string> EncryptBlob(const KeyMaterial& key, std::string_view key_id,
   unsigned char* p = Bytes(out);
   core::FillRandom(p + at.nonce(), kNonceSize);
 
-  ScopedKey blob_key;
-  DeriveKey(KeyMaterialAccess::Bytes(key), kBlobInfo, &blob_key.bytes);
   const std::string aad_context = SerializeEncryptionContext(context);
-  GcmEncrypt(blob_key.bytes, p + at.nonce(),
+  GcmEncrypt(KeyMaterialAccess::BlobKey(key), p + at.nonce(),
              {std::string_view(out.data(), at.header_end()), aad_context}, plaintext,
              p + at.ciphertext(), p + at.tag());
   return out;
@@ -660,12 +669,10 @@ Result<Decrypted> DecryptBlob(const MaterialLookup& lookup, std::string_view blo
     return KeyNotFound(fmt::format("Key '{}' does not exist", key_id));
   }
 
-  ScopedKey blob_key;
-  DeriveKey(KeyMaterialAccess::Bytes(*material), kBlobInfo, &blob_key.bytes);
   const std::string aad_context = SerializeEncryptionContext(context);
   std::string_view ciphertext = blob.substr(at.ciphertext());
   Decrypted out{std::string(key_id), version, std::string(ciphertext.size(), '\0')};
-  if (!GcmDecrypt(blob_key.bytes, p + at.nonce(), {header, aad_context}, ciphertext, p + at.tag(),
+  if (!GcmDecrypt(KeyMaterialAccess::BlobKey(*material), p + at.nonce(), {header, aad_context}, ciphertext, p + at.tag(),
                   Bytes(out.plaintext))) {
     OPENSSL_cleanse(out.plaintext.data(), out.plaintext.size());
     return InvalidCiphertext();

@@ -99,6 +99,9 @@ class KeyMaterial {
   friend class KeyMaterialAccess;  // crypto.cc reads the bytes; nothing else does
   KeyMaterial() = default;
   std::array<unsigned char, kKeySize> bytes_{};
+  // HKDF(bytes_, "berth/kms/blob/v1"), derived once when the material is made: an SSM
+  // GetParameters of ten SecureStrings would otherwise run ten HKDFs per call.
+  std::array<unsigned char, kKeySize> blob_key_{};
   uint32_t version_ = 0;
 };
 
