@@ -55,6 +55,9 @@ class FrontDoor {
   core::IdSource& ids_;
   Status Authorize(ApiContext& ctx, const std::string& iam_prefix, const std::string& operation,
                    const std::vector<std::string>& resources);
+  bool NeedsAuthorization(const ApiContext& ctx) const {
+    return authorizer_ != nullptr && ctx.principal.kind != iam::Principal::Kind::Root;
+  }
 
   std::string region_;
   std::string account_id_;

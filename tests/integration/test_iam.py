@@ -168,3 +168,30 @@ def test_trust_policy_is_enforced(server, name):
     with pytest.raises(iam.exceptions.MalformedPolicyDocumentException):
         iam.create_role(RoleName=name + "b", AssumeRolePolicyDocument=policy(
             {"Effect": "Allow", "Action": "sts:AssumeRole"}))  # no Principal
+
+
+def test_resource_level_permissions_for_ecs_and_logs(server, name):
+    iam = server.boto3("iam")
+    server.aws("ecs", "create-cluster", "--cluster-name", "dev-" + name)
+    logs_root = server.boto3("logs")
+    logs_root.create_log_group(logGroupName=f"/ecs/app-{name}")
+    logs_root.create_log_group(logGroupName=f"/ecs/other-{name}")
+    iam.create_user(UserName=name)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    iam.put_user_policy(UserName=name, PolicyName="scoped", PolicyDocument=policy(
+        {"Effect": "Allow", "Action": "ecs:DescribeClusters",
+         "Resource": f"arn:aws:ecs:*:*:cluster/dev-{name}"},
+        {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+         "Resource": f"arn:aws:logs:*:*:log-group:/ecs/app-{name}:*"}))
+    ecs = client(server, "ecs", key["AccessKeyId"], key["SecretAccessKey"])
+    assert ecs.describe_clusters(clusters=["dev-" + name])["clusters"][0]["status"] == "ACTIVE"
+    with pytest.raises(ecs.exceptions.ClientError) as e:
+        ecs.describe_clusters(clusters=["default"])
+    assert "on resource: arn:aws:ecs:us-east-1:000000000000:cluster/default" in \
+        e.value.response["Error"]["Message"]
+    logs = client(server, "logs", key["AccessKeyId"], key["SecretAccessKey"])
+    logs.create_log_stream(logGroupName=f"/ecs/app-{name}", logStreamName="web/1")
+    with pytest.raises(logs.exceptions.ClientError) as e:
+        logs.create_log_stream(logGroupName=f"/ecs/other-{name}", logStreamName="web/1")
+    assert e.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert f"log-group:/ecs/other-{name}:log-stream:web/1" in e.value.response["Error"]["Message"]

@@ -273,6 +273,53 @@ JsonService MakeEcsHandlers(ecs::EcsService& ecs) {
     BERTH_TRY(auto tags, ecs.ListTagsForResource(arn));
     return json{{"tags", ecs::TagsToJson(tags)}};
   };
+  // IAM resources as ECS checks them: the cluster, task, task definition or service ARN the
+  // call names; registration and listing calls on "*".
+  s.resources = [&ecs](const std::string& op, const json& in) -> std::vector<std::string> {
+    const std::string prefix =
+        "arn:aws:ecs:" + ecs.config().region + ":" + ecs.config().account_id + ":";
+    auto last = [](const std::string& ref) {
+      size_t slash = ref.rfind('/');
+      return slash == std::string::npos ? ref : ref.substr(slash + 1);
+    };
+    auto str = [&](const char* key) {
+      return in.contains(key) && in[key].is_string() ? in[key].get<std::string>() : std::string();
+    };
+    std::string cluster = str("cluster").empty() ? "default" : last(str("cluster"));
+    auto list = [&](const char* key, const std::string& kind) {
+      std::vector<std::string> out;
+      if (in.contains(key) && in[key].is_array()) {
+        for (const json& v : in[key]) {
+          if (v.is_string()) {
+            std::string ref = v.get<std::string>();
+            out.push_back(ref.starts_with("arn:") ? ref : prefix + kind + ref);
+          }
+        }
+      }
+      return out.empty() ? std::vector<std::string>{"*"} : out;
+    };
+    if (op == "CreateCluster") return {prefix + "cluster/" + str("clusterName")};
+    if (op == "DeleteCluster") return {prefix + "cluster/" + cluster};
+    if (op == "DescribeClusters") return list("clusters", "cluster/");
+    if (op == "DescribeTasks") return list("tasks", "task/" + cluster + "/");
+    if (op == "StopTask") {
+      std::string task = str("task");
+      return {task.starts_with("arn:") ? task : prefix + "task/" + cluster + "/" + task};
+    }
+    if (op == "RunTask" || op == "DescribeTaskDefinition" || op == "DeregisterTaskDefinition") {
+      auto td = ecs.DescribeTaskDefinition(str("taskDefinition"));
+      return {td.ok() ? td->arn : "*"};
+    }
+    if (op == "CreateService") return {prefix + "service/" + cluster + "/" + str("serviceName")};
+    if (op == "UpdateService" || op == "DeleteService") {
+      return {prefix + "service/" + cluster + "/" + last(str("service"))};
+    }
+    if (op == "DescribeServices") return list("services", "service/" + cluster + "/");
+    if (op == "TagResource" || op == "UntagResource" || op == "ListTagsForResource") {
+      return {str("resourceArn").empty() ? "*" : str("resourceArn")};
+    }
+    return {"*"};
+  };
   return s;
 }
 

@@ -304,6 +304,24 @@ JsonService MakeLogsHandlers(logs::LogsService& logs) {
     BERTH_TRY(auto tags, logs.ListTagsForResource(logs.GroupArn(name)));
     return json{{"tags", tags}};
   };
+  // IAM resources as CloudWatch Logs checks them: the log group ("…:log-group:NAME:*"), or the
+  // stream for stream-level actions; account-wide listings on "*".
+  s.resources = [&logs](const std::string& op, const json& in) -> std::vector<std::string> {
+    std::string group = in.value("logGroupName", std::string());
+    if (group.empty()) {
+      std::string identifier = in.value("logGroupIdentifier", std::string());
+      group = logs::GroupNameFromArn(identifier).value_or(identifier);
+    }
+    if (group.empty() || op == "DescribeLogGroups") {
+      return {"*"};
+    }
+    std::string stream = in.value("logStreamName", std::string());
+    if (!stream.empty() && (op == "PutLogEvents" || op == "CreateLogStream" ||
+                            op == "DeleteLogStream" || op == "GetLogEvents")) {
+      return {logs.GroupArn(group) + ":log-stream:" + stream};
+    }
+    return {logs.GroupArn(group) + ":*"};
+  };
   return s;
 }
 
