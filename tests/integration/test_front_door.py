@@ -275,9 +275,9 @@ def test_query_unknown_action_and_malformed_parameters(server, unchanged):
 
 
 def test_json_service_not_served_yet(server, unchanged):
-    status, _, data = signed(server, b"{}", {"X-Amz-Target": "AmazonSSM.DescribeParameters",
-                                             "Content-Type": "application/x-amz-json-1.1"},
-                             service="ssm")
+    status, _, data = signed(server, b"{}", {"X-Amz-Target": "DynamoDB_20120810.ListTables",
+                                             "Content-Type": "application/x-amz-json-1.0"},
+                             service="dynamodb")
     assert status == 400
     assert json.loads(data)["__type"] == "UnknownOperationException"
 
