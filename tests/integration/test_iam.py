@@ -195,3 +195,30 @@ def test_resource_level_permissions_for_ecs_and_logs(server, name):
         logs.create_log_stream(logGroupName=f"/ecs/other-{name}", logStreamName="web/1")
     assert e.value.response["Error"]["Code"] == "AccessDeniedException"
     assert f"log-group:/ecs/other-{name}:log-stream:web/1" in e.value.response["Error"]["Message"]
+
+
+def test_resource_level_permissions_for_elb_and_iam(server, name):
+    iam, elb = server.boto3("iam"), server.boto3("elbv2")
+    mine = elb.create_target_group(Name=name + "-a", Protocol="HTTP", Port=80,
+                                   VpcId="vpc-1")["TargetGroups"][0]["TargetGroupArn"]
+    other = elb.create_target_group(Name=name + "-b", Protocol="HTTP", Port=80,
+                                    VpcId="vpc-1")["TargetGroups"][0]["TargetGroupArn"]
+    user = iam.create_user(UserName=name)["User"]
+    iam.create_user(UserName=name + "-other")
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    iam.put_user_policy(UserName=name, PolicyName="scoped", PolicyDocument=policy(
+        {"Effect": "Allow", "Action": "elasticloadbalancing:DescribeTargetHealth",
+         "Resource": mine},
+        {"Effect": "Allow", "Action": "iam:GetUser",
+         "Resource": "arn:aws:iam::*:user/${aws:username}"}))
+    user_elb = client(server, "elbv2", key["AccessKeyId"], key["SecretAccessKey"])
+    user_elb.describe_target_health(TargetGroupArn=mine)
+    with pytest.raises(user_elb.exceptions.ClientError) as e:
+        user_elb.describe_target_health(TargetGroupArn=other)
+    assert e.value.response["Error"]["Code"] == "AccessDenied"
+    assert other in e.value.response["Error"]["Message"]
+    user_iam = client(server, "iam", key["AccessKeyId"], key["SecretAccessKey"])
+    assert user_iam.get_user(UserName=name)["User"]["Arn"] == user["Arn"]
+    with pytest.raises(user_iam.exceptions.ClientError) as e:
+        user_iam.get_user(UserName=name + "-other")
+    assert e.value.response["Error"]["Code"] == "AccessDenied"

@@ -103,6 +103,13 @@ JsonService MakeAcmHandlers(acm::AcmService& acm) {
     BERTH_RETURN_IF_ERROR(acm.Delete(in.value("CertificateArn", std::string())));
     return json::object();
   };
+  // IAM resources: the certificate the call names, else "*".
+  s.resources = [](const std::string&, const json& in) -> std::vector<std::string> {
+    if (in.contains("CertificateArn") && in["CertificateArn"].is_string()) {
+      return {in["CertificateArn"].get<std::string>()};
+    }
+    return {"*"};
+  };
   return s;
 }
 

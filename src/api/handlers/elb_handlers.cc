@@ -713,6 +713,24 @@ QueryService MakeElbHandlers(elb::ElbService& svc) {
     x.Close("TagDescriptions");
     return x.Take();
   });
+  // IAM resources: every load balancer, target group, listener or rule ARN the call names
+  // (single or listed); creations and account-wide listings on "*".
+  q.resources = [](const std::string&, const QueryParams& params) -> std::vector<std::string> {
+    std::vector<std::string> out;
+    for (const auto& [key, value] : params) {
+      bool single = key == "LoadBalancerArn" || key == "TargetGroupArn" || key == "ListenerArn" ||
+                    key == "RuleArn";
+      bool listed = key.starts_with("ResourceArns.member.") ||
+                    key.starts_with("LoadBalancerArns.member.") ||
+                    key.starts_with("TargetGroupArns.member.") ||
+                    key.starts_with("ListenerArns.member.") || key.starts_with("RuleArns.member.") ||
+                    (key.starts_with("RulePriorities.member.") && key.ends_with(".RuleArn"));
+      if ((single || listed) && value.starts_with("arn:")) {
+        out.push_back(value);
+      }
+    }
+    return out.empty() ? std::vector<std::string>{"*"} : out;
+  };
   return q;
 }
 

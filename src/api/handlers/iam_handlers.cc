@@ -320,6 +320,22 @@ QueryService MakeIamHandlers(iam::IamService& svc) {
     x.Close("Policies").Bool("IsTruncated", false);
     return x.Take();
   });
+  // IAM resources: the user, role or managed policy the call names (user and role ARNs without
+  // their path, which a request does not carry), else "*".
+  q.resources = [&svc](const std::string&, const QueryParams& params) -> std::vector<std::string> {
+    auto get = [&](const char* k) {
+      auto it = params.find(k);
+      return it == params.end() ? std::string() : it->second;
+    };
+    const std::string prefix = "arn:aws:iam::" + svc.account_id() + ":";
+    if (std::string p = get("PolicyArn"); !p.empty()) return {p};
+    if (std::string u = get("UserName"); !u.empty()) return {prefix + "user/" + u};
+    if (std::string r = get("RoleName"); !r.empty()) return {prefix + "role/" + r};
+    if (std::string n = get("PolicyName"); !n.empty() && get("PolicyDocument").empty()) {
+      return {prefix + "policy/" + n};
+    }
+    return {"*"};
+  };
   return q;
 }
 
