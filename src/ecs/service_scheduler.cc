@@ -357,17 +357,23 @@ DescribedService ServiceScheduler::Describe(const Service& s) {
 
 // ---------------------------------------------------------------- the scheduler
 
+// The load balancers a task was registered with: its deployment's (an UpdateService with new
+// loadBalancers starts a new deployment), or the service's when the deployment is gone.
+const std::vector<ServiceLoadBalancer>& ServiceScheduler::LoadBalancersOf(const Service& s,
+                                                                         const ServiceTask& t) {
+  for (const Deployment& d : s.deployments) {
+    if (d.id == t.deployment_id) {
+      return d.load_balancers;
+    }
+  }
+  return s.load_balancers;
+}
+
 bool ServiceScheduler::IsHealthy(const Service& s, const ServiceTask& t, const Task& task) const {
   if (task.last_status != "RUNNING" || t.stopping || task.health_status == "UNHEALTHY") {
     return false;
   }
-  const Deployment* d = nullptr;
-  for (const Deployment& x : s.deployments) {
-    if (x.id == t.deployment_id) {
-      d = &x;
-    }
-  }
-  const std::vector<ServiceLoadBalancer>& lbs = d != nullptr ? d->load_balancers : s.load_balancers;
+  const std::vector<ServiceLoadBalancer>& lbs = LoadBalancersOf(s, t);
   if (!lbs.empty()) {
     if (!t.registered || targets_ == nullptr) {
       return false;
@@ -388,13 +394,7 @@ bool ServiceScheduler::IsHealthy(const Service& s, const ServiceTask& t, const T
 void ServiceScheduler::BeginStop(Service& s, ServiceTask& t, const std::string& reason) {
   t.stopping = true;
   s.steady = false;
-  const Deployment* d = nullptr;
-  for (const Deployment& x : s.deployments) {
-    if (x.id == t.deployment_id) {
-      d = &x;
-    }
-  }
-  const std::vector<ServiceLoadBalancer>& lbs = d != nullptr ? d->load_balancers : s.load_balancers;
+  const std::vector<ServiceLoadBalancer>& lbs = LoadBalancersOf(s, t);
   if (t.registered && targets_ != nullptr && !lbs.empty()) {
     t.draining = true;
     Event(s, "(service " + s.name + ") has begun draining connections on 1 tasks.");
@@ -439,14 +439,7 @@ bool ServiceScheduler::ObserveTasks(Service& s, int64_t now) {
       ++it;  // a store error: look again next time
       continue;
     }
-    const Deployment* d = nullptr;
-    for (const Deployment& x : s.deployments) {
-      if (x.id == t.deployment_id) {
-        d = &x;
-      }
-    }
-    const std::vector<ServiceLoadBalancer>& lbs =
-        d != nullptr ? d->load_balancers : s.load_balancers;
+    const std::vector<ServiceLoadBalancer>& lbs = LoadBalancersOf(s, t);
     if (!*peeked || (*peeked)->IsStopped()) {
       if (t.registered && targets_ != nullptr && !t.draining) {
         for (size_t i = 0; i < lbs.size() && i < t.host_ports.size(); ++i) {
@@ -663,14 +656,7 @@ bool ServiceScheduler::FinishDrains(Service& s) {
     if (!t.draining) {
       continue;
     }
-    const Deployment* d = nullptr;
-    for (const Deployment& x : s.deployments) {
-      if (x.id == t.deployment_id) {
-        d = &x;
-      }
-    }
-    const std::vector<ServiceLoadBalancer>& lbs =
-        d != nullptr ? d->load_balancers : s.load_balancers;
+    const std::vector<ServiceLoadBalancer>& lbs = LoadBalancersOf(s, t);
     bool drained = true;
     for (size_t i = 0; i < lbs.size() && i < t.host_ports.size(); ++i) {
       std::string state = targets_ != nullptr ? targets_->State(lbs[i].target_group_arn, t.host_ports[i]) : "";

@@ -97,6 +97,8 @@ class ServiceScheduler {
   void CountFailure(Service& s, const std::string& deployment_id, const std::string& why,
                     int64_t now);
   bool IsHealthy(const Service& s, const ServiceTask& t, const Task& task) const;
+  static const std::vector<ServiceLoadBalancer>& LoadBalancersOf(const Service& s,
+                                                                 const ServiceTask& t);
   std::string ClusterName(const std::string& cluster_arn) const;
 
   EcsService& ecs_;

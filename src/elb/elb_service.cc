@@ -1322,6 +1322,14 @@ Result<std::vector<Rule>> ElbService::DescribeRules(const std::string& listener_
 
 // ---------------------------------------------------------------- tags
 
+// The not-found error of the resource kind an ARN names.
+static Error NotFoundFor(const std::string& arn) {
+  if (arn.find(":targetgroup/") != std::string::npos) return errors::TargetGroupNotFound();
+  if (arn.find(":listener-rule/") != std::string::npos) return errors::RuleNotFound();
+  if (arn.find(":listener/") != std::string::npos) return errors::ListenerNotFound();
+  return errors::LoadBalancerNotFound();
+}
+
 Tags* ElbService::TagsOf(const std::string& arn) {
   if (auto it = load_balancers_.find(arn); it != load_balancers_.end()) return &it->second.tags;
   if (auto it = target_groups_.find(arn); it != target_groups_.end()) return &it->second.tags;
@@ -1344,10 +1352,7 @@ Status ElbService::AddTags(const std::vector<std::string>& arns, const Tags& tag
   for (const std::string& arn : arns) {
     Tags* current = TagsOf(arn);
     if (current == nullptr) {
-      if (arn.find(":targetgroup/") != std::string::npos) return errors::TargetGroupNotFound();
-      if (arn.find(":listener-rule/") != std::string::npos) return errors::RuleNotFound();
-      if (arn.find(":listener/") != std::string::npos) return errors::ListenerNotFound();
-      return errors::LoadBalancerNotFound();
+      return NotFoundFor(arn);
     }
     Tags merged = *current;
     for (const auto& [k, v] : tags) {
@@ -1387,10 +1392,7 @@ Result<std::vector<std::pair<std::string, Tags>>> ElbService::DescribeTags(
   for (const std::string& arn : arns) {
     const Tags* tags = TagsOf(arn);
     if (tags == nullptr) {
-      if (arn.find(":targetgroup/") != std::string::npos) return errors::TargetGroupNotFound();
-      if (arn.find(":listener-rule/") != std::string::npos) return errors::RuleNotFound();
-      if (arn.find(":listener/") != std::string::npos) return errors::ListenerNotFound();
-      return errors::LoadBalancerNotFound();
+      return NotFoundFor(arn);
     }
     out.emplace_back(arn, *tags);
   }

@@ -645,23 +645,37 @@ Result<std::string> EncryptBlob(const KeyMaterial& key, std::string_view key_id,
   return out;
 }
 
+// Format byte, a key id length, a size that can hold 1..4096 ciphertext bytes (every blob
+// EncryptBlob makes does; anything else is not ours), and the header check.
+static bool HeaderIntact(std::string_view blob) {
+  const unsigned char* p = Bytes(blob);
+  if (blob.size() < 2 || p[0] != kBlobFormat || p[1] == 0) {
+    return false;
+  }
+  const BlobLayout at{p[1]};
+  if (blob.size() <= at.ciphertext() || blob.size() - at.ciphertext() > kMaxPlaintextSize) {
+    return false;
+  }
+  auto check = HeaderCheck(blob.substr(0, at.header_end()));
+  return std::memcmp(check.data(), p + at.check(), check.size()) == 0;
+}
+
+std::optional<std::string> BlobKeyId(std::string_view blob) {
+  if (!HeaderIntact(blob)) {
+    return std::nullopt;
+  }
+  return std::string(blob.substr(2, Bytes(blob)[1]));
+}
+
 Result<Decrypted> DecryptBlob(const MaterialLookup& lookup, std::string_view blob,
                               const EncryptionContext& context) {
   BERTH_ASSERT(static_cast<bool>(lookup), "DecryptBlob needs a lookup");
+  if (!HeaderIntact(blob)) {
+    return InvalidCiphertext();
+  }
   const unsigned char* p = Bytes(blob);
-  if (blob.size() < 2 || p[0] != kBlobFormat || p[1] == 0) {
-    return InvalidCiphertext();
-  }
   const BlobLayout at{p[1]};
-  // Every blob EncryptBlob makes holds 1..4096 ciphertext bytes; anything else is not ours.
-  if (blob.size() <= at.ciphertext() || blob.size() - at.ciphertext() > kMaxPlaintextSize) {
-    return InvalidCiphertext();
-  }
   std::string_view header = blob.substr(0, at.header_end());
-  auto check = HeaderCheck(header);
-  if (std::memcmp(check.data(), p + at.check(), check.size()) != 0) {
-    return InvalidCiphertext();
-  }
   std::string_view key_id = blob.substr(2, at.id_len);
   const uint32_t version = GetU32(p + 2 + at.id_len);
   const KeyMaterial* material = lookup(key_id, version);

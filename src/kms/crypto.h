@@ -146,6 +146,11 @@ using MaterialLookup = std::function<const KeyMaterial*(std::string_view key_id,
 Result<Decrypted> DecryptBlob(const MaterialLookup& lookup, std::string_view blob,
                               const EncryptionContext& context);
 
+// The key id an intact-looking blob header names (format, length, header check), without any
+// key: what IAM checks kms:Decrypt against. nullopt for anything DecryptBlob would reject as
+// malformed before looking the key up.
+std::optional<std::string> BlobKeyId(std::string_view blob);
+
 // The canonical bytes of a context, as bound into a blob's AAD: a big-endian uint32 pair count,
 // then for each pair in byte-wise key order: uint32 key length, key, uint32 value length, value.
 // Exposed for the README's examples and for tests.

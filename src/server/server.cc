@@ -148,16 +148,14 @@ class IamAuthorizer final : public api::Authorizer {
 };
 
 // IAM resources of KMS calls: the key a request names, or for Decrypt the key recorded in the
-// ciphertext blob (berth's blob format starts 0xB1, length, key id — see src/kms/README.md).
+// ciphertext blob.
 api::JsonResources KmsResources(kms::KmsService& kms) {
   return [&kms](const std::string& op, const nlohmann::json& in) -> std::vector<std::string> {
     std::string key = in.value("KeyId", in.value("TargetKeyId", ""));
     if (key.empty() && (op == "Decrypt" || op == "ReEncrypt") && in.contains("CiphertextBlob") &&
         in["CiphertextBlob"].is_string()) {
-      if (auto blob = core::Base64Decode(in["CiphertextBlob"].get<std::string>());
-          blob && blob->size() > 2 && static_cast<uint8_t>((*blob)[0]) == 0xB1 &&
-          blob->size() >= 2u + static_cast<uint8_t>((*blob)[1])) {
-        key = blob->substr(2, static_cast<uint8_t>((*blob)[1]));
+      if (auto blob = core::Base64Decode(in["CiphertextBlob"].get<std::string>())) {
+        key = kms::BlobKeyId(*blob).value_or("");
       }
     }
     if (key.empty()) {
