@@ -1996,6 +1996,77 @@ bool MatchJson(const Impl& p, std::string_view m) {
   return hit && !ev.invalid();
 }
 
+// ---- cluster skipping ------------------------------------------------------------------------
+
+// Three-valued (Kleene) truth: what a subtree is for every event of a cluster.
+enum class Tri : uint8_t { False, True, Unknown };
+
+template <typename LeafFn>
+Tri KleeneTree(const std::vector<Node>& nodes, int idx, LeafFn& leaf) {
+  const Node& n = nodes[static_cast<size_t>(idx)];
+  if (n.kind == Node::Kind::Leaf) {
+    return leaf(n.leaf);
+  }
+  const bool is_and = n.kind == Node::Kind::And;
+  bool unknown = false;
+  for (int k : n.kids) {
+    const Tri t = KleeneTree(nodes, k, leaf);
+    if (t == Tri::Unknown) {
+      unknown = true;
+    } else if ((t == Tri::False) == is_and) {
+      return t;  // a false child decides an AND, a true child an OR
+    }
+  }
+  if (unknown) {
+    return Tri::Unknown;
+  }
+  return is_and ? Tri::True : Tri::False;
+}
+
+// Decides a JSON comparison for a cluster whose events all hold `dim`: the comparison is run by
+// the same JsonEval as Matches, on a one-field document `{"key":value}` (or `{}` when the key is
+// absent), so typing, wildcards and missing-field rules cannot drift apart. The key is copied
+// byte for byte, and simdjson compares keys by their raw bytes, so the document resolves the
+// selector exactly as the cluster's events do.
+Tri JsonLeafOnDim(const Impl& p, int idx, const ClusterDim& dim) {
+  std::string text = "{";
+  if (dim.value) {
+    text += '"';
+    text += dim.key;
+    text += "\":";
+    text += *dim.value;
+  }
+  text += '}';
+  JsonScratch& s = Scratch();
+  const size_t need = text.size() + simdjson::SIMDJSON_PADDING;
+  if (s.cap < need) {
+    s.cap = std::max(need, s.cap * 2);
+    s.buf.reset(new char[s.cap]);
+  }
+  std::memcpy(s.buf.get(), text.data(), text.size());
+  std::memset(s.buf.get() + text.size(), 0, simdjson::SIMDJSON_PADDING);
+  simdjson::ondemand::document doc;
+  if (s.parser.iterate(s.buf.get(), text.size(), s.cap).get(doc) != simdjson::SUCCESS) {
+    return Tri::Unknown;
+  }
+  JsonEval ev(p, doc);
+  const bool hit = ev.Leaf(idx);
+  if (ev.invalid()) {
+    return Tri::Unknown;
+  }
+  return hit ? Tri::True : Tri::False;
+}
+
+Tri JsonLeafOnFacts(const Impl& p, int idx, const ClusterFacts& facts) {
+  const JsonLeaf& l = p.json_leaves[static_cast<size_t>(idx)];
+  if (l.path.size() != 1 || l.path[0].is_index ||
+      l.path[0].key.find_first_of("\"\\") != std::string::npos) {
+    return Tri::Unknown;
+  }
+  const ClusterDim* dim = facts.Find(l.path[0].key);
+  return dim == nullptr ? Tri::Unknown : JsonLeafOnDim(p, idx, *dim);
+}
+
 }  // namespace
 
 FilterPattern::FilterPattern() : impl_(std::make_shared<Impl>()) {}
@@ -2051,6 +2122,40 @@ bool FilterPattern::Matches(std::string_view message) const {
       return MatchDelimited(p, message);
   }
   return false;
+}
+
+bool FilterPattern::MayMatch(const ClusterFacts& facts) const {
+  const Impl& p = *impl_;
+  if (p.kind == Impl::Kind::Everything) {
+    return true;
+  }
+  if (p.kind == Impl::Kind::Terms && p.never) {
+    return false;
+  }
+  if (facts.trigrams != nullptr) {
+    for (const std::string& r : p.required) {
+      if (!facts.trigrams->MayContain(r)) {
+        return false;
+      }
+    }
+    // `?a ?b`: some alternative must be present.
+    if (p.kind == Impl::Kind::Terms && !p.any_of.empty() && !p.any_of_always) {
+      bool any = false;
+      for (const Needle& n : p.any_of) {
+        any = any || facts.trigrams->MayContain(n.text());
+      }
+      if (!any) {
+        return false;
+      }
+    }
+  }
+  if (p.kind == Impl::Kind::Json && p.root >= 0 && !facts.dims.empty()) {
+    auto leaf = [&](int idx) { return JsonLeafOnFacts(p, idx, facts); };
+    if (KleeneTree(p.nodes, p.root, leaf) == Tri::False) {
+      return false;
+    }
+  }
+  return true;
 }
 
 // Computed once by Parse (sorted, de-duplicated, no empty strings).

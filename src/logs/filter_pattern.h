@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "logs/cluster_facts.h"
 
 namespace berth::logs {
 
@@ -65,6 +66,19 @@ class FilterPattern {
   // be escaped (`\/`, \u00xx) or spelled differently (5E2), so no value text is claimed.
   // Thread-safe; returns a copy (computed once by Parse).
   std::vector<std::string> RequiredSubstrings() const;
+
+  // Whether some event described by `facts` could match: false only when no event with those
+  // facts can (sound, never complete). Used by the log store to skip whole clusters of a
+  // block without decompressing them. Evaluated in three-valued (Kleene) logic:
+  // - a JSON comparison on a top-level selector (`$.status`, not `$.a.b` or `$.a[0]`) whose key
+  //   is a dimension of the cluster is decided on the known value with exactly Matches'
+  //   semantics (typed comparisons, wildcards, a missing field makes every comparison false
+  //   including !=, IS NULL / NOT EXISTS); every other comparison is "unknown";
+  // - && and || combine true/false/unknown; the answer is false only when definitely false;
+  // - and any pattern is ruled out when one of its RequiredSubstrings() has a digit-free
+  //   trigram missing from the cluster's trigram bitmap (likewise when every `?term` is).
+  // Thread-safe.
+  bool MayMatch(const ClusterFacts& facts) const;
 
   // True when every event matches (empty pattern, `""`, `[...]`); callers may skip Matches().
   bool MatchesEverything() const;

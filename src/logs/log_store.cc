@@ -3,8 +3,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <numeric>
 
 namespace berth::logs {
 
@@ -16,6 +18,44 @@ Result<std::vector<LogEvent>> ReadBlockAt(int fd, const BlockRef& ref, std::stri
     return InternalError("short read of a log block");
   }
   return DecodeBlock(buffer);
+}
+
+// Frames closer than this are read with one pread (the bytes between are read and dropped):
+// a syscall costs about as much as copying this much from the page cache.
+constexpr uint64_t kReadGapBytes = 16 << 10;
+
+// Reads and decodes the frames of `selected` (clusters of `ref`, in frame order), and returns
+// their events ordered by index in the block. `buffer` is reused across calls.
+Status ReadClustersAt(int fd, const BlockRef& ref, const std::vector<const ClusterInfo*>& selected,
+                      std::string& buffer, std::vector<IndexedEvent>& events) {
+  events.clear();
+  const int64_t frames_at = ref.offset + ref.head_size;
+  size_t i = 0;
+  while (i < selected.size()) {
+    // One read for a run of frames with small gaps.
+    size_t j = i + 1;
+    uint64_t end = uint64_t{selected[i]->frame_offset} + selected[i]->frame_size;
+    while (j < selected.size() && selected[j]->frame_offset <= end + kReadGapBytes) {
+      end = std::max<uint64_t>(end, uint64_t{selected[j]->frame_offset} + selected[j]->frame_size);
+      ++j;
+    }
+    const uint64_t begin = selected[i]->frame_offset;
+    buffer.resize(end - begin);
+    if (::pread(fd, buffer.data(), buffer.size(), frames_at + static_cast<int64_t>(begin)) !=
+        static_cast<ssize_t>(buffer.size())) {
+      return InternalError("short read of a log block");
+    }
+    for (size_t k = i; k < j; ++k) {
+      const ClusterInfo& c = *selected[k];
+      BERTH_RETURN_IF_ERROR(DecodeClusterFrame(
+          std::string_view(buffer).substr(c.frame_offset - begin, c.frame_size), c, ref.count,
+          &events));
+    }
+    i = j;
+  }
+  std::sort(events.begin(), events.end(),
+            [](const IndexedEvent& a, const IndexedEvent& b) { return a.index < b.index; });
+  return OkStatus();
 }
 }  // namespace
 
@@ -99,7 +139,8 @@ Status LogStore::Append(int64_t group_id, const std::vector<LogEvent>& events) {
     off += static_cast<size_t>(n);
   }
   BlockRef ref;
-  ParseBlockHeader(block, &ref);
+  const bool parsed = ParseBlockHeader(block, &ref);  // also keeps the cluster table in memory
+  BERTH_ASSERT(parsed, "EncodeBlock writes a valid head");
   ref.segment = g.active_segment;
   ref.offset = g.active_size;
   g.blocks.push_back(ref);
@@ -110,25 +151,26 @@ Status LogStore::Append(int64_t group_id, const std::vector<LogEvent>& events) {
 }
 
 Status LogStore::Scan(int64_t group_id, int64_t start_ms, int64_t end_ms, const Visitor& visit,
-                      const std::vector<int64_t>* only_streams) {
+                      const ScanFilter& filter) {
   Position next;
   bool complete = false;
-  return ScanFrom(group_id, start_ms, end_ms, Position{}, visit, &next, &complete, only_streams);
+  return ScanFrom(group_id, start_ms, end_ms, Position{}, visit, &next, &complete, filter);
 }
 
 Status LogStore::ScanFrom(int64_t group_id, int64_t start_ms, int64_t end_ms, Position from,
                           const Visitor& visit, Position* next, bool* complete,
-                          const std::vector<int64_t>* only_streams) {
+                          const ScanFilter& filter) {
   *complete = true;
   auto it = groups_.find(group_id);
   if (it == groups_.end()) {
     return OkStatus();
   }
   return ScanImpl(group_id, it->second.blocks, start_ms, end_ms, from, visit, next, complete,
-                  only_streams);
+                  filter);
 }
 
 uint64_t LogStore::BlocksRead() const { return blocks_read_.load(std::memory_order_relaxed); }
+uint64_t LogStore::ClustersRead() const { return clusters_read_.load(std::memory_order_relaxed); }
 
 std::vector<BlockRef> LogStore::Blocks(int64_t group_id) const {
   auto it = groups_.find(group_id);
@@ -136,17 +178,17 @@ std::vector<BlockRef> LogStore::Blocks(int64_t group_id) const {
 }
 
 Status LogStore::ScanBlocks(int64_t group_id, const std::vector<BlockRef>& blocks,
-                            int64_t start_ms, int64_t end_ms, const Visitor& visit) const {
+                            int64_t start_ms, int64_t end_ms, const Visitor& visit,
+                            const ScanFilter& filter) const {
   Position next;
   bool complete = true;
   return ScanImpl(group_id, blocks, start_ms, end_ms, Position{}, visit, &next, &complete,
-                  nullptr);
+                  filter);
 }
 
 Status LogStore::ScanImpl(int64_t group_id, const std::vector<BlockRef>& blocks,
                           int64_t start_ms, int64_t end_ms, Position from, const Visitor& visit,
-                          Position* next, bool* complete,
-                          const std::vector<int64_t>* only_streams) const {
+                          Position* next, bool* complete, const ScanFilter& filter) const {
   *complete = true;
   int64_t open_segment = -1;
   int fd = -1;
@@ -156,7 +198,11 @@ Status LogStore::ScanImpl(int64_t group_id, const std::vector<BlockRef>& blocks,
       fd = -1;
     }
   };
-  std::string block;
+  const std::vector<int64_t>* only_streams = filter.only_streams;
+  std::string buffer;
+  std::vector<const ClusterInfo*> selected;
+  std::vector<IndexedEvent> part;
+  std::vector<LogEvent> whole;
   for (size_t b = from.block; b < blocks.size(); ++b) {
     const BlockRef& ref = blocks[b];
     if (ref.max_ts < start_ms || ref.min_ts > end_ms) {
@@ -165,7 +211,26 @@ Status LogStore::ScanImpl(int64_t group_id, const std::vector<BlockRef>& blocks,
     if (only_streams != nullptr && !ref.HasAnyStream(*only_streams)) {
       continue;  // and its stream table rules it out for other streams' reads
     }
+    // BLK3: the clusters that may hold wanted events; all of them means reading it whole.
+    selected.clear();
+    if (ref.clusters != nullptr) {
+      for (const ClusterInfo& c : ref.clusters->clusters) {
+        if (c.max_ts < start_ms || c.min_ts > end_ms ||
+            (only_streams != nullptr &&
+             !std::binary_search(only_streams->begin(), only_streams->end(), c.stream_id)) ||
+            (filter.pattern != nullptr && !filter.pattern->MayMatch(c.Facts()))) {
+          continue;
+        }
+        selected.push_back(&c);
+      }
+      if (selected.empty()) {
+        continue;
+      }
+    }
+    const bool partial = ref.clusters != nullptr && selected.size() < ref.clusters->clusters.size();
     blocks_read_.fetch_add(1, std::memory_order_relaxed);
+    clusters_read_.fetch_add(ref.clusters != nullptr ? selected.size() : 0,
+                             std::memory_order_relaxed);
     if (ref.segment != open_segment) {
       close_fd();
       std::string path = DirOf(group_id) + "/" + SegmentFileName(ref.segment);
@@ -175,22 +240,43 @@ Status LogStore::ScanImpl(int64_t group_id, const std::vector<BlockRef>& blocks,
       }
       open_segment = ref.segment;
     }
-    auto events = ReadBlockAt(fd, ref, block);
-    if (!events.ok()) {
-      close_fd();
-      return events.error();
-    }
     // Event id: segment (24 bits) | byte offset of the block (26 bits: segments are at most
     // 64 MiB) | index in the block (14 bits: Append takes at most kMaxBlockEvents).
     const uint64_t block_id = (static_cast<uint64_t>(ref.segment) << 40) |
                               (static_cast<uint64_t>(ref.offset) << 14);
-    uint32_t first = b == from.block ? from.event : 0;
-    for (uint32_t i = first; i < events->size(); ++i) {
-      const LogEvent& e = (*events)[i];
+    const uint32_t first = b == from.block ? from.event : 0;
+    // Visits event `i` of the block; false when the scan stops there.
+    auto offer = [&](const LogEvent& e, uint32_t i) {
       if (e.timestamp_ms >= start_ms && e.timestamp_ms <= end_ms && !visit(e, block_id | i)) {
-        close_fd();
-        *next = i + 1 < events->size() ? Position{b, i + 1} : Position{b + 1, 0};
+        *next = i + 1 < ref.count ? Position{b, i + 1} : Position{b + 1, 0};
         *complete = false;
+        return false;
+      }
+      return true;
+    };
+    if (partial) {
+      Status st = ReadClustersAt(fd, ref, selected, buffer, part);
+      if (!st.ok()) {
+        close_fd();
+        return st;
+      }
+      for (const IndexedEvent& e : part) {
+        if (e.index >= first && !offer(e.event, e.index)) {
+          close_fd();
+          return OkStatus();
+        }
+      }
+      continue;
+    }
+    auto events = ReadBlockAt(fd, ref, buffer);
+    if (!events.ok()) {
+      close_fd();
+      return events.error();
+    }
+    whole = std::move(events).value();
+    for (uint32_t i = first; i < whole.size(); ++i) {
+      if (!offer(whole[i], i)) {
+        close_fd();
         return OkStatus();
       }
     }

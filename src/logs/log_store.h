@@ -14,10 +14,19 @@
 #include <vector>
 
 #include "core/result.h"
+#include "logs/filter_pattern.h"
 #include "logs/log_types.h"
 #include "logs/segment.h"
 
 namespace berth::logs {
+
+// What a scan may leave unread: blocks and (BLK3) clusters that cannot hold a wanted event.
+// Only an optimization: the visitor still sees events of other streams or that do not match
+// the pattern when they share a cluster with ones that might, so it must apply its own tests.
+struct ScanFilter {
+  const std::vector<int64_t>* only_streams = nullptr;  // sorted stream ids; null: every stream
+  const FilterPattern* pattern = nullptr;              // skip clusters it cannot match
+};
 
 class LogStore {
  public:
@@ -30,13 +39,15 @@ class LogStore {
   Status OpenGroup(int64_t group_id, std::string* repaired = nullptr);
   // Appends the events as one block. REQUIRES: the group is open; 1..kMaxBlockEvents events.
   Status Append(int64_t group_id, const std::vector<LogEvent>& events);
-  // Visits the events of every block whose time range meets [start_ms, end_ms], block by block
-  // in write order, with each event's id (unique and stable within the group: its block's
-  // position and its index in the block); `visit` returns false to stop early.
+  // Visits the events with a timestamp in [start_ms, end_ms], block by block in write order
+  // (within a block in the order they were appended), with each event's id (unique and stable
+  // within the group: its block's position and its index in the block); `visit` returns false
+  // to stop early. With a `filter`, blocks and clusters that cannot hold a wanted event are
+  // skipped unread (see ScanFilter): only BLK3 blocks have clusters. Cluster tables are kept in
+  // memory, so a selective query preads only the frames it needs.
   using Visitor = std::function<bool(const LogEvent&, uint64_t event_id)>;
-  // With `only_streams` (sorted ids), blocks without events of those streams are skipped unread.
   Status Scan(int64_t group_id, int64_t start_ms, int64_t end_ms, const Visitor& visit,
-              const std::vector<int64_t>* only_streams = nullptr);
+              const ScanFilter& filter = {});
 
   // A place in a group's write order, for resuming a scan (FilterLogEvents' paging).
   struct Position {
@@ -48,14 +59,14 @@ class LogStore {
   // `*complete` is true.
   Status ScanFrom(int64_t group_id, int64_t start_ms, int64_t end_ms, Position from,
                   const Visitor& visit, Position* next, bool* complete,
-                  const std::vector<int64_t>* only_streams = nullptr);
+                  const ScanFilter& filter = {});
   // A copy of a group's block list, for reading on another thread with ScanBlocks: blocks are
   // immutable once written and segments are append-only, so the copy stays valid (retention may
   // delete a segment meanwhile; reading it then fails cleanly).
   std::vector<BlockRef> Blocks(int64_t group_id) const;
   // Scans the given blocks of a group. Thread-safe: touches no state but the files.
   Status ScanBlocks(int64_t group_id, const std::vector<BlockRef>& blocks, int64_t start_ms,
-                    int64_t end_ms, const Visitor& visit) const;
+                    int64_t end_ms, const Visitor& visit, const ScanFilter& filter = {}) const;
 
   // Reads and decodes one block of a group. Thread-safe (files only).
   Result<std::vector<LogEvent>> ReadBlock(int64_t group_id, const BlockRef& ref) const;
@@ -66,8 +77,10 @@ class LogStore {
   Status DropOlderThan(int64_t group_id, int64_t cutoff_ms);
   Status Sync();
   int64_t StoredBytes(int64_t group_id) const;
-  // Blocks decoded by Scan/ScanFrom since the store was opened (for tests and statistics).
+  // Blocks read (in full or in part) by Scan/ScanFrom/ScanBlocks since the store was opened,
+  // and clusters decompressed by them (for tests and statistics).
   uint64_t BlocksRead() const;
+  uint64_t ClustersRead() const;
 
  private:
   struct Group {
@@ -81,13 +94,14 @@ class LogStore {
   std::string DirOf(int64_t group_id) const;
   Status ScanImpl(int64_t group_id, const std::vector<BlockRef>& blocks, int64_t start_ms,
                   int64_t end_ms, Position from, const Visitor& visit, Position* next,
-                  bool* complete, const std::vector<int64_t>* only_streams) const;
+                  bool* complete, const ScanFilter& filter) const;
   Status OpenActive(int64_t group_id, Group& g);
 
   std::string root_;
   int64_t segment_bytes_;
   std::map<int64_t, Group> groups_;
   mutable std::atomic<uint64_t> blocks_read_{0};  // query threads count too
+  mutable std::atomic<uint64_t> clusters_read_{0};
 };
 
 }  // namespace berth::logs

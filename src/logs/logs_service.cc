@@ -544,7 +544,7 @@ Result<GetEventsResult> LogsService::GetLogEvents(const GetEventsRequest& req) {
         }
         return true;
       },
-      &only));
+      ScanFilter{&only, nullptr}));
   std::stable_sort(all.begin(), all.end(), [](const OutputEvent& a, const OutputEvent& b) {
     return a.timestamp_ms < b.timestamp_ms;
   });
@@ -650,7 +650,8 @@ Result<FilterEventsResult> LogsService::FilterLogEvents(const FilterEventsReques
                               name == stream_names_.end() ? "" : name->second, id_text});
         return static_cast<int>(out.events.size()) < req.limit && page_bytes < kMaxPageBytes;
       },
-      &next, &complete, restricted ? &only : nullptr));
+      // Clusters the pattern cannot match, or of other streams, are not even decompressed.
+      &next, &complete, ScanFilter{restricted ? &only : nullptr, &pattern}));
   if (!complete) {
     out.next_token = std::to_string(next.block) + "_" + std::to_string(next.event);
   }

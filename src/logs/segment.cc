@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <nmmintrin.h>
 #include <zstd.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 
 namespace berth::logs {
 
@@ -29,80 +31,79 @@ T Get(const char* p) {
   return v;
 }
 
-uint32_t Crc(std::string_view header36, std::string_view table, std::string_view frame) {
+// BLK2's checksum: CRC-32 (zlib's polynomial), computed a byte at a time.
+uint32_t Crc(std::initializer_list<std::string_view> parts) {
   boost::crc_32_type crc;
-  crc.process_bytes(header36.data(), header36.size());
-  crc.process_bytes(table.data(), table.size());
-  crc.process_bytes(frame.data(), frame.size());
+  for (std::string_view p : parts) {
+    crc.process_bytes(p.data(), p.size());
+  }
   return crc.checksum();
 }
 
-}  // namespace
-
-std::string EncodeBlock(const std::vector<LogEvent>& events, int zstd_level) {
-  std::string raw;
-  size_t total = 0;
-  for (const LogEvent& e : events) {
-    total += 28 + e.message.size();
-  }
-  raw.reserve(total);
-  int64_t min_ts = events.empty() ? 0 : events.front().timestamp_ms;
-  int64_t max_ts = min_ts;
-  for (const LogEvent& e : events) {
-    Put<uint64_t>(raw, static_cast<uint64_t>(e.stream_id));
-    Put<int64_t>(raw, e.timestamp_ms);
-    Put<int64_t>(raw, e.ingestion_ms);
-    Put<uint32_t>(raw, static_cast<uint32_t>(e.message.size()));
-    raw.append(e.message);
-    min_ts = std::min(min_ts, e.timestamp_ms);
-    max_ts = std::max(max_ts, e.timestamp_ms);
-  }
-  std::string frame(ZSTD_compressBound(raw.size()), '\0');
-  size_t n = ZSTD_compress(frame.data(), frame.size(), raw.data(), raw.size(), zstd_level);
-  BERTH_ASSERT(!ZSTD_isError(n), "zstd compression of an in-memory buffer cannot fail");
-  frame.resize(n);
-  std::vector<int64_t> streams;
-  for (const LogEvent& e : events) {
-    streams.push_back(e.stream_id);
-  }
-  std::sort(streams.begin(), streams.end());
-  streams.erase(std::unique(streams.begin(), streams.end()), streams.end());
-  std::string table;
-  for (int64_t id : streams) {
-    Put<uint64_t>(table, static_cast<uint64_t>(id));
-  }
-  std::string block;
-  block.reserve(kBlockHeaderSize + table.size() + frame.size());
-  Put<uint32_t>(block, kBlockMagic);
-  Put<uint32_t>(block, static_cast<uint32_t>(frame.size()));
-  Put<uint32_t>(block, static_cast<uint32_t>(raw.size()));
-  Put<uint32_t>(block, static_cast<uint32_t>(events.size()));
-  Put<int64_t>(block, min_ts);
-  Put<int64_t>(block, max_ts);
-  Put<uint32_t>(block, static_cast<uint32_t>(streams.size()));
-  Put<uint32_t>(block, Crc(block, table, frame));
-  block.append(table);
-  block.append(frame);
-  return block;
-}
-
-bool BlockRef::HasAnyStream(const std::vector<int64_t>& ids) const {
-  // Both sorted: a merge walk.
-  size_t i = 0, j = 0;
-  while (i < streams.size() && j < ids.size()) {
-    if (streams[i] == ids[j]) {
-      return true;
+// BLK3's checksum: CRC-32C (Castagnoli), which SSE 4.2 computes 8 bytes an instruction.
+uint32_t Crc32c(std::initializer_list<std::string_view> parts) {
+  uint64_t crc = 0xFFFFFFFFu;
+  for (std::string_view part : parts) {
+    const char* p = part.data();
+    size_t n = part.size();
+    for (; n >= 8; n -= 8, p += 8) {
+      uint64_t v;
+      std::memcpy(&v, p, 8);
+      crc = _mm_crc32_u64(crc, v);
     }
-    streams[i] < ids[j] ? ++i : ++j;
+    uint32_t c = static_cast<uint32_t>(crc);
+    for (; n > 0; --n, ++p) {
+      c = _mm_crc32_u8(c, static_cast<uint8_t>(*p));
+    }
+    crc = c;
   }
-  return false;
+  return static_cast<uint32_t>(crc) ^ 0xFFFFFFFFu;
 }
 
-bool ParseBlockHeader(std::string_view bytes, BlockRef* ref) {
-  if (bytes.size() < kBlockHeaderSize || Get<uint32_t>(bytes.data()) != kBlockMagic) {
+// One compression and one decompression context per thread: creating a context costs far more
+// than compressing a small cluster.
+ZSTD_CCtx* CompressContext(int level) {
+  struct Owner {
+    ZSTD_CCtx* ctx = ZSTD_createCCtx();
+    ~Owner() { ZSTD_freeCCtx(ctx); }
+  };
+  thread_local Owner owner;
+  ZSTD_CCtx_reset(owner.ctx, ZSTD_reset_session_and_parameters);
+  ZSTD_CCtx_setParameter(owner.ctx, ZSTD_c_compressionLevel, level);
+  return owner.ctx;
+}
+
+ZSTD_DCtx* DecompressContext() {
+  struct Owner {
+    ZSTD_DCtx* ctx = ZSTD_createDCtx();
+    ~Owner() { ZSTD_freeDCtx(ctx); }
+  };
+  thread_local Owner owner;
+  return owner.ctx;
+}
+
+void Compress(ZSTD_CCtx* ctx, std::string_view raw, std::string& out) {
+  const size_t at = out.size();
+  out.resize(at + ZSTD_compressBound(raw.size()));
+  const size_t n = ZSTD_compress2(ctx, out.data() + at, out.size() - at, raw.data(), raw.size());
+  BERTH_ASSERT(!ZSTD_isError(n), "zstd compression of an in-memory buffer cannot fail");
+  out.resize(at + n);
+}
+
+bool Decompress(std::string_view frame, size_t raw_size, std::string& out) {
+  out.resize(raw_size);
+  const size_t n =
+      ZSTD_decompressDCtx(DecompressContext(), out.data(), raw_size, frame.data(), frame.size());
+  return !ZSTD_isError(n) && n == raw_size;
+}
+
+// ---- BLK2 (read only) ------------------------------------------------------------------------
+
+bool ParseHeaderV2(std::string_view bytes, BlockRef* ref) {
+  if (bytes.size() < kBlockHeaderSizeV2) {
     return false;
   }
-  uint32_t frame_len = Get<uint32_t>(bytes.data() + 4);
+  const uint32_t frame_len = Get<uint32_t>(bytes.data() + 4);
   ref->count = Get<uint32_t>(bytes.data() + 12);
   ref->min_ts = Get<int64_t>(bytes.data() + 16);
   ref->max_ts = Get<int64_t>(bytes.data() + 24);
@@ -110,30 +111,31 @@ bool ParseBlockHeader(std::string_view bytes, BlockRef* ref) {
   if (frame_len >= (1u << 30) || ref->stream_count > ref->count || ref->stream_count > (1u << 20)) {
     return false;
   }
-  ref->size = static_cast<uint32_t>(kBlockHeaderSize + StreamTableBytes(*ref)) + frame_len;
+  ref->head_size = static_cast<uint32_t>(kBlockHeaderSizeV2 + size_t{8} * ref->stream_count);
+  ref->size = ref->head_size + frame_len;
   ref->streams.clear();
-  if (bytes.size() >= kBlockHeaderSize + StreamTableBytes(*ref)) {
+  ref->clusters.reset();
+  if (bytes.size() >= ref->head_size) {
     for (uint32_t i = 0; i < ref->stream_count; ++i) {
-      ref->streams.push_back(static_cast<int64_t>(Get<uint64_t>(bytes.data() + kBlockHeaderSize + 8 * i)));
+      ref->streams.push_back(
+          static_cast<int64_t>(Get<uint64_t>(bytes.data() + kBlockHeaderSizeV2 + 8 * i)));
     }
   }
   return true;
 }
 
-Result<std::vector<LogEvent>> DecodeBlock(std::string_view block) {
+Result<std::vector<LogEvent>> DecodeV2(std::string_view block) {
   BlockRef ref;
-  if (!ParseBlockHeader(block, &ref) || block.size() != ref.size) {
+  if (!ParseHeaderV2(block, &ref) || block.size() != ref.size) {
     return InternalError("log block: bad header");
   }
-  std::string_view table = block.substr(kBlockHeaderSize, StreamTableBytes(ref));
-  std::string_view frame = block.substr(kBlockHeaderSize + StreamTableBytes(ref));
-  if (Crc(block.substr(0, 36), table, frame) != Get<uint32_t>(block.data() + 36)) {
+  std::string_view table = block.substr(kBlockHeaderSizeV2, ref.head_size - kBlockHeaderSizeV2);
+  std::string_view frame = block.substr(ref.head_size);
+  if (Crc({block.substr(0, 36), table, frame}) != Get<uint32_t>(block.data() + 36)) {
     return InternalError("log block: checksum mismatch");
   }
-  uint32_t raw_len = Get<uint32_t>(block.data() + 8);
-  std::string raw(raw_len, '\0');
-  size_t n = ZSTD_decompress(raw.data(), raw.size(), frame.data(), frame.size());
-  if (ZSTD_isError(n) || n != raw_len) {
+  std::string raw;
+  if (!Decompress(frame, Get<uint32_t>(block.data() + 8), raw)) {
     return InternalError("log block: cannot decompress");
   }
   std::vector<LogEvent> events;
@@ -157,6 +159,246 @@ Result<std::vector<LogEvent>> DecodeBlock(std::string_view block) {
     events.push_back(std::move(e));
   }
   if (events.size() != ref.count) {
+    return InternalError("log block: event count mismatch");
+  }
+  return events;
+}
+
+// ---- BLK3 ------------------------------------------------------------------------------------
+
+constexpr size_t kEventColumnsBytes = 2 + 8 + 8 + 4;  // per event, before its message
+
+bool ParseHeaderV3(std::string_view bytes, BlockRef* ref) {
+  if (bytes.size() < kBlockHeaderSize) {
+    return false;
+  }
+  const char* h = bytes.data();
+  ref->size = Get<uint32_t>(h + 4);
+  ref->count = Get<uint32_t>(h + 8);
+  ref->stream_count = Get<uint32_t>(h + 12);
+  const uint32_t cluster_count = Get<uint32_t>(h + 16);
+  const uint32_t table_size = Get<uint32_t>(h + 20);
+  const uint32_t table_raw = Get<uint32_t>(h + 24);
+  ref->min_ts = Get<int64_t>(h + 32);
+  ref->max_ts = Get<int64_t>(h + 40);
+  if (ref->size >= (1u << 30) || ref->stream_count > ref->count || ref->count > (1u << 16) ||
+      cluster_count > ref->count || table_size >= (1u << 30) || table_raw >= (1u << 30)) {
+    return false;
+  }
+  const uint64_t head = kBlockHeaderSize + uint64_t{8} * ref->stream_count + table_size;
+  if (head > ref->size) {
+    return false;
+  }
+  ref->head_size = static_cast<uint32_t>(head);
+  ref->streams.clear();
+  ref->clusters.reset();
+  if (bytes.size() < ref->head_size) {
+    return true;
+  }
+  const std::string_view streams = bytes.substr(kBlockHeaderSize, size_t{8} * ref->stream_count);
+  const std::string_view table = bytes.substr(kBlockHeaderSize + streams.size(), table_size);
+  if (Crc32c({bytes.substr(0, 48), streams, table}) != Get<uint32_t>(h + 48)) {
+    return false;
+  }
+  for (uint32_t i = 0; i < ref->stream_count; ++i) {
+    ref->streams.push_back(static_cast<int64_t>(Get<uint64_t>(streams.data() + 8 * i)));
+  }
+  std::string raw;
+  if (!Decompress(table, table_raw, raw)) {
+    return false;
+  }
+  ref->clusters = BlockClusters::Decode(raw, cluster_count);
+  if (ref->clusters == nullptr) {
+    return false;
+  }
+  // Every frame must lie inside the block.
+  for (const ClusterInfo& c : ref->clusters->clusters) {
+    if (uint64_t{c.frame_offset} + c.frame_size > ref->size - ref->head_size) {
+      ref->clusters.reset();
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string EncodeBlock(const std::vector<LogEvent>& events, int zstd_level) {
+  ClusterPlan plan = PlanClusters(events);
+  BlockClusters& table = *plan.table;
+  // Frames in descending size: the rare clusters (errors, 5xx) that queries look for end up
+  // next to each other at the end of the block, so reading them takes few, short reads.
+  std::vector<size_t> order(table.clusters.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return table.clusters[a].count > table.clusters[b].count;
+  });
+  std::vector<ClusterInfo> ordered;
+  ordered.reserve(order.size());
+  ZSTD_CCtx* cctx = CompressContext(zstd_level);
+  ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+  std::string frames;
+  std::string raw;
+  thread_local TrigramCollector trigrams;
+  for (size_t c : order) {
+    ClusterInfo info = std::move(table.clusters[c]);
+    const std::vector<uint32_t>& members = plan.members[c];
+    raw.clear();
+    for (uint32_t i : members) {
+      Put<uint16_t>(raw, static_cast<uint16_t>(i));
+    }
+    for (uint32_t i : members) {
+      Put<int64_t>(raw, events[i].timestamp_ms);
+    }
+    for (uint32_t i : members) {
+      Put<int64_t>(raw, events[i].ingestion_ms);
+    }
+    for (uint32_t i : members) {
+      Put<uint32_t>(raw, static_cast<uint32_t>(events[i].message.size()));
+    }
+    trigrams.Clear();
+    for (uint32_t i : members) {
+      raw.append(events[i].message);
+      trigrams.Add(events[i].message);
+    }
+    info.trigrams = trigrams.Bitmap();
+    info.trigrams.Fold();
+    info.frame_offset = static_cast<uint32_t>(frames.size());
+    info.raw_size = static_cast<uint32_t>(raw.size());
+    Compress(cctx, raw, frames);
+    info.frame_size = static_cast<uint32_t>(frames.size()) - info.frame_offset;
+    ordered.push_back(std::move(info));
+  }
+  table.clusters = std::move(ordered);
+  const std::string table_raw = table.Encode();
+  std::string table_zst;
+  Compress(CompressContext(zstd_level), table_raw, table_zst);
+
+  std::vector<int64_t> streams;
+  int64_t min_ts = events.empty() ? 0 : events.front().timestamp_ms;
+  int64_t max_ts = min_ts;
+  for (const LogEvent& e : events) {
+    streams.push_back(e.stream_id);
+    min_ts = std::min(min_ts, e.timestamp_ms);
+    max_ts = std::max(max_ts, e.timestamp_ms);
+  }
+  std::sort(streams.begin(), streams.end());
+  streams.erase(std::unique(streams.begin(), streams.end()), streams.end());
+  std::string stream_table;
+  for (int64_t id : streams) {
+    Put<uint64_t>(stream_table, static_cast<uint64_t>(id));
+  }
+  const size_t size = kBlockHeaderSize + stream_table.size() + table_zst.size() + frames.size();
+  std::string block;
+  block.reserve(size);
+  Put<uint32_t>(block, kBlockMagic);
+  Put<uint32_t>(block, static_cast<uint32_t>(size));
+  Put<uint32_t>(block, static_cast<uint32_t>(events.size()));
+  Put<uint32_t>(block, static_cast<uint32_t>(streams.size()));
+  Put<uint32_t>(block, static_cast<uint32_t>(table.clusters.size()));
+  Put<uint32_t>(block, static_cast<uint32_t>(table_zst.size()));
+  Put<uint32_t>(block, static_cast<uint32_t>(table_raw.size()));
+  Put<uint32_t>(block, 0);
+  Put<int64_t>(block, min_ts);
+  Put<int64_t>(block, max_ts);
+  Put<uint32_t>(block, Crc32c({block, stream_table, table_zst}));
+  Put<uint32_t>(block, Crc32c({block, stream_table, table_zst, frames}));
+  block.append(stream_table);
+  block.append(table_zst);
+  block.append(frames);
+  return block;
+}
+
+Status DecodeClusterFrame(std::string_view frame, const ClusterInfo& cluster,
+                          uint32_t block_count, std::vector<IndexedEvent>* out) {
+  thread_local std::string raw;
+  if (!Decompress(frame, cluster.raw_size, raw)) {
+    return InternalError("log block: cannot decompress a cluster");
+  }
+  const size_t n = cluster.count;
+  if (raw.size() < n * kEventColumnsBytes) {
+    return InternalError("log block: truncated cluster");
+  }
+  const char* idx = raw.data();
+  const char* ts = idx + 2 * n;
+  const char* ingest = ts + 8 * n;
+  const char* len = ingest + 8 * n;
+  size_t pos = n * kEventColumnsBytes;
+  for (size_t k = 0; k < n; ++k) {
+    IndexedEvent e;
+    e.index = Get<uint16_t>(idx + 2 * k);
+    const uint32_t size = Get<uint32_t>(len + 4 * k);
+    if (e.index >= block_count || raw.size() - pos < size) {
+      return InternalError("log block: bad cluster record");
+    }
+    e.event.stream_id = cluster.stream_id;
+    e.event.timestamp_ms = Get<int64_t>(ts + 8 * k);
+    e.event.ingestion_ms = Get<int64_t>(ingest + 8 * k);
+    e.event.message.assign(raw.data() + pos, size);
+    pos += size;
+    out->push_back(std::move(e));
+  }
+  if (pos != raw.size()) {
+    return InternalError("log block: cluster size mismatch");
+  }
+  return OkStatus();
+}
+
+bool BlockRef::HasAnyStream(const std::vector<int64_t>& ids) const {
+  // Both sorted: a merge walk.
+  size_t i = 0, j = 0;
+  while (i < streams.size() && j < ids.size()) {
+    if (streams[i] == ids[j]) {
+      return true;
+    }
+    streams[i] < ids[j] ? ++i : ++j;
+  }
+  return false;
+}
+
+bool ParseBlockHeader(std::string_view bytes, BlockRef* ref) {
+  if (bytes.size() < 4) {
+    return false;
+  }
+  switch (Get<uint32_t>(bytes.data())) {
+    case kBlockMagic:
+      return ParseHeaderV3(bytes, ref);
+    case kBlockMagicV2:
+      return ParseHeaderV2(bytes, ref);
+    default:
+      return false;
+  }
+}
+
+Result<std::vector<LogEvent>> DecodeBlock(std::string_view block) {
+  if (block.size() >= 4 && Get<uint32_t>(block.data()) == kBlockMagicV2) {
+    return DecodeV2(block);
+  }
+  BlockRef ref;
+  if (!ParseBlockHeader(block, &ref) || block.size() != ref.size || ref.clusters == nullptr) {
+    return InternalError("log block: bad header");
+  }
+  if (Crc32c({block.substr(0, 52), block.substr(kBlockHeaderSize)}) !=
+      Get<uint32_t>(block.data() + 52)) {
+    return InternalError("log block: checksum mismatch");
+  }
+  std::vector<LogEvent> events(ref.count);
+  std::vector<bool> filled(ref.count, false);
+  std::vector<IndexedEvent> part;
+  const std::string_view frames = block.substr(ref.head_size);
+  for (const ClusterInfo& c : ref.clusters->clusters) {
+    part.clear();
+    BERTH_RETURN_IF_ERROR(
+        DecodeClusterFrame(frames.substr(c.frame_offset, c.frame_size), c, ref.count, &part));
+    for (IndexedEvent& e : part) {
+      if (filled[e.index]) {
+        return InternalError("log block: an event index occurs twice");
+      }
+      filled[e.index] = true;
+      events[e.index] = std::move(e.event);
+    }
+  }
+  if (std::find(filled.begin(), filled.end(), false) != filled.end()) {
     return InternalError("log block: event count mismatch");
   }
   return events;
@@ -190,20 +432,22 @@ Result<std::vector<BlockRef>> OpenSegments(const std::string& dir, std::string* 
     in.seekg(0, std::ios::end);
     const int64_t file_size = in.tellg();
     int64_t pos = 0;
-    std::string head(kBlockHeaderSize, '\0');
+    std::string head;
     while (pos < file_size) {
       BlockRef ref;
       ref.segment = sequences[i];
       ref.offset = pos;
+      // The fixed header: BLK2's is shorter than BLK3's, and a BLK2 block can be too.
+      head.resize(static_cast<size_t>(std::min<int64_t>(kBlockHeaderSize, file_size - pos)));
       in.seekg(pos);
-      bool ok = file_size - pos >= static_cast<int64_t>(kBlockHeaderSize) &&
-                in.read(head.data(), kBlockHeaderSize) && ParseBlockHeader(head, &ref) &&
-                ref.size <= file_size - pos;
+      bool ok = in.read(head.data(), static_cast<std::streamsize>(head.size())) &&
+                ParseBlockHeader(head, &ref) && ref.size <= file_size - pos;
       if (ok && !newest) {
-        std::string with_table(kBlockHeaderSize + StreamTableBytes(ref), '\0');
+        // The head (stream and cluster tables) has its own crc in BLK3.
+        head.resize(ref.head_size);
         in.seekg(pos);
-        ok = in.read(with_table.data(), static_cast<std::streamsize>(with_table.size())) &&
-             ParseBlockHeader(with_table, &ref);
+        ok = in.read(head.data(), static_cast<std::streamsize>(head.size())) &&
+             ParseBlockHeader(head, &ref);
       }
       // Only the newest segment can end in a torn write; its blocks are checked in full (older
       // segments were closed after an fsync, and are checked when read).
@@ -227,8 +471,8 @@ Result<std::vector<BlockRef>> OpenSegments(const std::string& dir, std::string* 
         }
         break;
       }
-      blocks.push_back(ref);
-      pos += ref.size;
+      blocks.push_back(std::move(ref));
+      pos += blocks.back().size;
     }
   }
   return blocks;

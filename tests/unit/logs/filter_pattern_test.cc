@@ -2,9 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "logs/segment.h"
 
 // Cases come from AWS's "Filter pattern syntax for metric filters, subscription filters, filter
 // log events, and Live Tail" and its sub-pages:
@@ -428,6 +432,145 @@ TEST(FilterPatternTest, MatchesEverythingIsSound) {
       EXPECT_TRUE(p->Matches(c.event)) << c.pattern << " / " << c.event;
     }
   }
+}
+
+// ---- cluster skipping (MayMatch) ----
+
+// Random events built to stress what clusters record: typed values spelled several ways,
+// escapes, duplicate keys, objects and arrays where scalars usually are, non-JSON and
+// malformed lines, blanks around everything.
+std::string RandomEvent(std::mt19937& rng) {
+  static const std::vector<std::string> keys = {"status", "method", "error", "path", "latency",
+                                                "ThisFlag", "SomeObject", "eventType", "user",
+                                                "sta\\u0074us"};
+  static const std::vector<std::string> values = {
+      "500", "503", "200", "5E2", "500.0", "-1", "0", "1e400", "\"500\"", "\"ERROR x\"",
+      "\"Ev*ent\"", "\"\\/api\\/users\"", "\"/api/users\"", "\"Jane.Doe\"", "null", "true",
+      "false", "{\"id\": 1}", "[1, 2]", "\"\"", "\"UpdateTrail\"", "\"GET\"", "\"POST\"",
+      "\"WARN\"", "404", "1234.5", "\"Exiting\""};
+  auto pick = [&rng](const std::vector<std::string>& v) -> const std::string& {
+    return v[std::uniform_int_distribution<size_t>(0, v.size() - 1)(rng)];
+  };
+  const int shape = std::uniform_int_distribution<int>(0, 19)(rng);
+  if (shape == 0) {
+    return "[ERROR 500] INTERNAL SERVER ERROR " + pick(values);
+  }
+  if (shape == 1) {
+    return "127.0.0.1 - frank GET /index.html 404 " + pick(values);
+  }
+  std::string e = shape == 2 ? " {" : "{";
+  const int fields = std::uniform_int_distribution<int>(0, 6)(rng);
+  for (int f = 0; f < fields; ++f) {
+    if (f > 0) {
+      e += shape == 3 ? " , " : ",";
+    }
+    e += "\"" + pick(keys) + "\":" + (shape == 4 ? " " : "") + pick(values);
+  }
+  e += shape == 5 ? "" : "}";  // 5: malformed
+  if (shape == 6) {
+    e += " \n";
+  }
+  return e;
+}
+
+// Patterns of the table plus ones aimed at the random events' fields.
+std::vector<FilterPattern> SkippingPatterns() {
+  std::set<std::string> texts;
+  for (const Case& c : Table()) {
+    texts.insert(c.pattern);
+  }
+  for (const char* extra :
+       {"{ $.status >= 500 }", "{ $.status = 500 }", "{ $.status != 500 }", "{ $.status = \"500\" }",
+        "{ $.status < 0 }", "{ $.status = * }", "{ $.error = * }", "{ $.error NOT EXISTS }",
+        "{ $.error = \"ERROR*\" }", "{ $.SomeObject IS NULL }", "{ $.ThisFlag IS TRUE }",
+        "{ $.ThisFlag IS FALSE }", "{ $.status >= 500 || $.error = \"ERROR*\" }",
+        "{ ($.status = 200 && $.method = \"GET\") || $.latency > 1 }", "{ $.path = \"/api/*\" }",
+        "{ $.path = \"*users\" }", "{ $.eventType = %Upd.*% }", "{ $.method != %^G% }",
+        "{ $.user.id = 1 }", "{ $.status != \"x\" && $.method NOT EXISTS }", "ERROR", "?ERROR ?WARN",
+        "ERROR -Exiting", "\"Jane.Doe\"", "Exiting", "UpdateTrail", "%ERR.R%"}) {
+    texts.insert(extra);
+  }
+  std::vector<FilterPattern> out;
+  for (const std::string& t : texts) {
+    auto p = FilterPattern::Parse(t);
+    EXPECT_TRUE(p.ok()) << t;
+    if (p.ok()) {
+      out.push_back(*p);
+    }
+  }
+  return out;
+}
+
+// MayMatch is sound: a cluster is never ruled out when one of its events matches. The clusters
+// and their facts come from the real block encoder (PlanClusters, trigram bitmaps, the table
+// codec), so the test covers what the log store relies on end to end.
+TEST(FilterPatternTest, MayMatchIsSoundOnRandomClusters) {
+  const std::vector<FilterPattern> patterns = SkippingPatterns();
+  std::mt19937 rng(7);
+  size_t checked = 0, skipped = 0;
+  for (int round = 0; round < 60; ++round) {
+    std::vector<LogEvent> events;
+    const int n = std::uniform_int_distribution<int>(1, 400)(rng);
+    for (int i = 0; i < n; ++i) {
+      events.push_back({std::uniform_int_distribution<int>(1, 3)(rng), i, i, RandomEvent(rng)});
+    }
+    if (round % 3 == 0) {  // mostly table events in some blocks
+      for (const Case& c : Table()) {
+        events.push_back({1, 0, 0, c.event});
+      }
+    }
+    const std::string block = EncodeBlock(events);
+    BlockRef ref;
+    ASSERT_TRUE(ParseBlockHeader(block, &ref));
+    ASSERT_NE(ref.clusters, nullptr);
+    for (const ClusterInfo& c : ref.clusters->clusters) {
+      std::vector<IndexedEvent> members;
+      ASSERT_TRUE(DecodeClusterFrame(std::string_view(block).substr(ref.head_size + c.frame_offset,
+                                                                    c.frame_size),
+                                     c, ref.count, &members)
+                      .ok());
+      for (const FilterPattern& p : patterns) {
+        ++checked;
+        if (p.MayMatch(c.Facts())) {
+          continue;
+        }
+        ++skipped;
+        for (const IndexedEvent& e : members) {
+          ASSERT_FALSE(p.Matches(e.event.message))
+              << "cluster ruled out but its event matches: " << e.event.message;
+        }
+      }
+    }
+  }
+  EXPECT_GT(checked, 10000u);
+  EXPECT_GT(skipped, checked / 10);  // and it does rule clusters out
+}
+
+// What the log store gets from MayMatch on lograge-like clusters.
+TEST(FilterPatternTest, MayMatchRulesOutClustersByDimensionAndTrigram) {
+  std::vector<LogEvent> events;
+  for (int i = 0; i < 100; ++i) {
+    events.push_back({1, i, i, R"({"method":"GET","status":)" + std::to_string(i % 10 ? 200 : 503) +
+                                   (i % 25 ? "" : R"(,"error":"ERROR boom")") + "}"});
+  }
+  const std::string block = EncodeBlock(events);
+  BlockRef ref;
+  ASSERT_TRUE(ParseBlockHeader(block, &ref));
+  ASSERT_EQ(ref.clusters->clusters.size(), 4u);  // status x error
+  auto may = [&](const char* pattern) {
+    int n = 0;
+    for (const ClusterInfo& c : ref.clusters->clusters) {
+      n += FilterPattern::Parse(pattern)->MayMatch(c.Facts()) ? 1 : 0;
+    }
+    return n;
+  };
+  EXPECT_EQ(may("{ $.status >= 500 }"), 2);
+  EXPECT_EQ(may("{ $.status >= 500 && $.error NOT EXISTS }"), 1);
+  EXPECT_EQ(may("{ $.status = \"503\" }"), 0);  // a string never equals a number
+  EXPECT_EQ(may("{ $.error = * }"), 2);
+  EXPECT_EQ(may("ERROR"), 2);
+  EXPECT_EQ(may("{ $.latency > 1 }"), 0);  // "latency" is in no event (trigrams of the key)
+  EXPECT_EQ(may("{ $.method = \"GET\" || $.nested.x = 1 }"), 4);
 }
 
 bool M(const char* pattern, const std::string& event) {

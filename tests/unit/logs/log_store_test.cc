@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 #include <unistd.h>
+#include <zstd.h>
 
+#include <boost/crc.hpp>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -38,6 +41,65 @@ class LogStoreTest : public ::testing::Test {
 
   std::string dir_;
 };
+
+template <typename T>
+void Put(std::string& out, T v) {
+  char buf[sizeof(T)];
+  std::memcpy(buf, &v, sizeof(T));
+  out.append(buf, sizeof(T));
+}
+
+// A block in the BLK2 format older versions wrote (see segment.h), built by hand.
+std::string EncodeBlk2(const std::vector<LogEvent>& events) {
+  std::string raw;
+  std::vector<int64_t> streams;
+  for (const LogEvent& e : events) {
+    Put<uint64_t>(raw, static_cast<uint64_t>(e.stream_id));
+    Put<int64_t>(raw, e.timestamp_ms);
+    Put<int64_t>(raw, e.ingestion_ms);
+    Put<uint32_t>(raw, static_cast<uint32_t>(e.message.size()));
+    raw.append(e.message);
+    if (std::find(streams.begin(), streams.end(), e.stream_id) == streams.end()) {
+      streams.push_back(e.stream_id);
+    }
+  }
+  std::sort(streams.begin(), streams.end());
+  std::string frame(ZSTD_compressBound(raw.size()), '\0');
+  frame.resize(ZSTD_compress(frame.data(), frame.size(), raw.data(), raw.size(), 3));
+  std::string table;
+  for (int64_t id : streams) {
+    Put<uint64_t>(table, static_cast<uint64_t>(id));
+  }
+  std::string block;
+  Put<uint32_t>(block, kBlockMagicV2);
+  Put<uint32_t>(block, static_cast<uint32_t>(frame.size()));
+  Put<uint32_t>(block, static_cast<uint32_t>(raw.size()));
+  Put<uint32_t>(block, static_cast<uint32_t>(events.size()));
+  Put<int64_t>(block, events.front().timestamp_ms);
+  Put<int64_t>(block, events.back().timestamp_ms);
+  Put<uint32_t>(block, static_cast<uint32_t>(streams.size()));
+  boost::crc_32_type crc;
+  crc.process_bytes(block.data(), block.size());
+  crc.process_bytes(table.data(), table.size());
+  crc.process_bytes(frame.data(), frame.size());
+  Put<uint32_t>(block, crc.checksum());
+  return block + table + frame;
+}
+
+// Lograge-like events: every tenth a 5xx, every 50th with an error field, two streams.
+std::vector<LogEvent> Lograge(int n, int64_t ts0) {
+  std::vector<LogEvent> out;
+  for (int i = 0; i < n; ++i) {
+    std::string m = R"({"method":"GET","path":"/api/users/)" + std::to_string(i * 7919 % 1000) +
+                    R"(","status":)" + std::to_string(i % 10 == 3 ? 503 : 200) +
+                    R"(,"duration":)" + std::to_string(i % 97) + ".5";
+    if (i % 50 == 7) {
+      m += R"(,"error":"ERROR ActiveRecord::RecordNotFound")";
+    }
+    out.push_back({i % 3 == 0 ? 8 : 7, ts0 + i, ts0 + i, m + "}"});
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -116,6 +178,157 @@ TEST_F(LogStoreTest, RetentionDropsWholeOldSegments) {
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/1/" + SegmentFileName(0)));
   ASSERT_TRUE(store.DropGroup(1).ok());
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/1"));
+}
+
+TEST_F(LogStoreTest, Blk2BlocksStayReadable) {
+  std::filesystem::create_directories(dir_ + "/1");
+  const std::string old = EncodeBlk2(Events(3, 1000, "v2 "));
+  ASSERT_TRUE(DecodeBlock(old).ok());
+  std::ofstream(dir_ + "/1/" + SegmentFileName(0), std::ios::binary) << old;
+  {
+    LogStore store(dir_);
+    ASSERT_TRUE(store.OpenGroup(1).ok());
+    ASSERT_TRUE(store.Append(1, Events(2, 5000, "v3 ")).ok());  // appended after it as BLK3
+    EXPECT_EQ(All(store), (std::vector<std::string>{"v2 0", "v2 1", "v2 2", "v3 0", "v3 1"}));
+  }
+  LogStore reopened(dir_, /*segment_bytes=*/64);  // and once the BLK2 segment is an older one
+  ASSERT_TRUE(reopened.OpenGroup(1).ok());
+  ASSERT_TRUE(reopened.Append(1, Events(1, 9000, "next ")).ok());
+  LogStore again(dir_);
+  ASSERT_TRUE(again.OpenGroup(1).ok());
+  EXPECT_EQ(All(again).size(), 6u);
+  auto pattern = FilterPattern::Parse("v2");
+  std::vector<std::string> hits;
+  ASSERT_TRUE(again.Scan(1, 0, INT64_MAX, [&](const LogEvent& e, uint64_t) {
+    if (pattern->Matches(e.message)) {
+      hits.push_back(e.message);
+    }
+    return true;
+  }, ScanFilter{nullptr, &*pattern}).ok());
+  EXPECT_EQ(hits.size(), 3u);
+}
+
+// A filtered scan decompresses only the clusters that can match, yet visits events in the same
+// order and with the same ids as a full scan, and pages the same way.
+TEST_F(LogStoreTest, ClusteredScanSkipsClustersKeepsOrderAndIds) {
+  LogStore store(dir_);
+  ASSERT_TRUE(store.OpenGroup(1).ok());
+  ASSERT_TRUE(store.Append(1, Lograge(1000, 1000)).ok());
+  ASSERT_TRUE(store.Append(1, Lograge(500, 5000)).ok());
+  for (const char* text : {"{ $.status >= 500 }", "ERROR", "{ $.status = 200 && $.error = * }",
+                           "{ $.duration > 90 }", "users"}) {
+    SCOPED_TRACE(text);
+    auto pattern = FilterPattern::Parse(text);
+    ASSERT_TRUE(pattern.ok());
+    std::vector<std::pair<uint64_t, std::string>> want, got;
+    auto collect = [&](std::vector<std::pair<uint64_t, std::string>>& out) {
+      return [&out, &pattern](const LogEvent& e, uint64_t id) {
+        if (pattern->Matches(e.message)) {
+          out.emplace_back(id, e.message);
+        }
+        return true;
+      };
+    };
+    ASSERT_TRUE(store.Scan(1, 0, INT64_MAX, collect(want)).ok());
+    const uint64_t before = store.ClustersRead();
+    ASSERT_TRUE(store.Scan(1, 0, INT64_MAX, collect(got), ScanFilter{nullptr, &*pattern}).ok());
+    EXPECT_EQ(got, want);
+    EXPECT_FALSE(want.empty());
+    if (std::string(text) == "{ $.status >= 500 }" || std::string(text) == "ERROR") {
+      // 5xx: (stream 7, 8) x (error or not) at most; everything else stays compressed.
+      EXPECT_LE(store.ClustersRead() - before, 8u);
+    }
+    // Paging: stop after every 7th hit and resume from the returned position.
+    std::vector<std::pair<uint64_t, std::string>> paged;
+    LogStore::Position from;
+    while (true) {
+      LogStore::Position next;
+      bool complete = false;
+      size_t page = 0;
+      ASSERT_TRUE(store.ScanFrom(1, 0, INT64_MAX, from, [&](const LogEvent& e, uint64_t id) {
+        if (pattern->Matches(e.message)) {
+          paged.emplace_back(id, e.message);
+          return ++page < 7;
+        }
+        return true;
+      }, &next, &complete, ScanFilter{nullptr, &*pattern}).ok());
+      if (complete) {
+        break;
+      }
+      from = next;
+    }
+    EXPECT_EQ(paged, want);
+  }
+  // Reads of one stream touch only that stream's clusters; a time range only its clusters.
+  const std::vector<int64_t> only = {8};
+  size_t n = 0;
+  ASSERT_TRUE(store.Scan(1, 1000, 1099, [&](const LogEvent& e, uint64_t) {
+    EXPECT_EQ(e.stream_id, 8);
+    ++n;
+    return true;
+  }, ScanFilter{&only, nullptr}).ok());
+  EXPECT_EQ(n, 34u);
+}
+
+TEST_F(LogStoreTest, ClusterTablesComeBackFromDisk) {
+  {
+    LogStore store(dir_, /*segment_bytes=*/64);
+    ASSERT_TRUE(store.OpenGroup(1).ok());
+    ASSERT_TRUE(store.Append(1, Lograge(300, 1000)).ok());
+    ASSERT_TRUE(store.Append(1, Lograge(300, 2000)).ok());
+  }
+  LogStore store(dir_);
+  ASSERT_TRUE(store.OpenGroup(1).ok());
+  for (const BlockRef& b : store.Blocks(1)) {
+    ASSERT_NE(b.clusters, nullptr);  // older segment (head read) and newest (read in full)
+    EXPECT_GE(b.clusters->clusters.size(), 4u);
+  }
+  auto pattern = FilterPattern::Parse("{ $.status >= 500 }");
+  size_t hits = 0;
+  ASSERT_TRUE(store.Scan(1, 0, INT64_MAX, [&](const LogEvent& e, uint64_t) {
+    hits += pattern->Matches(e.message) ? 1 : 0;
+    return true;
+  }, ScanFilter{nullptr, &*pattern}).ok());
+  EXPECT_EQ(hits, 60u);
+}
+
+TEST_F(LogStoreTest, CorruptFrameInTheNewestBlockIsTruncated) {
+  std::string seg = dir_ + "/1/" + SegmentFileName(0);
+  uintmax_t good_size = 0;
+  {
+    LogStore store(dir_);
+    ASSERT_TRUE(store.OpenGroup(1).ok());
+    ASSERT_TRUE(store.Append(1, Lograge(100, 1000)).ok());
+    good_size = std::filesystem::file_size(seg);
+    ASSERT_TRUE(store.Append(1, Lograge(100, 2000)).ok());
+  }
+  // The last byte belongs to the last cluster frame: a torn or bad write there.
+  std::fstream f(seg, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(static_cast<std::streamoff>(std::filesystem::file_size(seg) - 1));
+  f.put('\x5a');
+  f.close();
+  LogStore reopened(dir_);
+  std::string repaired;
+  ASSERT_TRUE(reopened.OpenGroup(1, &repaired).ok());
+  EXPECT_NE(repaired.find("torn"), std::string::npos);
+  EXPECT_EQ(std::filesystem::file_size(seg), good_size);
+  EXPECT_EQ(All(reopened).size(), 100u);
+}
+
+TEST_F(LogStoreTest, CorruptClusterTableInAnOlderSegmentIsRefused) {
+  {
+    LogStore store(dir_, /*segment_bytes=*/64);
+    ASSERT_TRUE(store.OpenGroup(1).ok());
+    ASSERT_TRUE(store.Append(1, Lograge(100, 1000)).ok());
+    ASSERT_TRUE(store.Append(1, Lograge(100, 2000)).ok());
+  }
+  std::string seg = dir_ + "/1/" + SegmentFileName(0);
+  std::fstream f(seg, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(kBlockHeaderSize + 2 * 8 + 5);  // past the header and the two-stream table
+  f.put('\x5a');
+  f.close();
+  LogStore reopened(dir_);
+  EXPECT_FALSE(reopened.OpenGroup(1).ok());
 }
 
 }  // namespace berth::logs

@@ -1,0 +1,575 @@
+#include "logs/block_clusters.h"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <unordered_map>
+#include <utility>
+
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
+
+#include "core/assert.h"
+
+namespace berth::logs {
+
+namespace {
+
+bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+inline bool Same(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+// The first '"' or '\\' at or after `i` in p[0..n), or n.
+inline size_t QuoteOrEscape(const char* p, size_t i, size_t n) {
+#ifdef __AVX2__
+  const __m256i quote = _mm256_set1_epi8('"');
+  const __m256i escape = _mm256_set1_epi8('\\');
+  for (; i + 32 <= n; i += 32) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
+    const uint32_t hit = static_cast<uint32_t>(_mm256_movemask_epi8(
+        _mm256_or_si256(_mm256_cmpeq_epi8(v, quote), _mm256_cmpeq_epi8(v, escape))));
+    if (hit != 0) {
+      return i + static_cast<size_t>(__builtin_ctz(hit));
+    }
+  }
+#endif
+  while (i < n && p[i] != '"' && p[i] != '\\') {
+    ++i;
+  }
+  return i;
+}
+
+// Characters of a number, true, false or null.
+constexpr std::array<bool, 256> kTokenChar = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    t[static_cast<size_t>(c)] = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+                                (c >= 'A' && c <= 'Z') || c == '-' || c == '+' || c == '.';
+  }
+  return t;
+}();
+inline bool IsTokenChar(char c) { return kTokenChar[static_cast<unsigned char>(c)]; }
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && IsBlank(s.front())) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && IsBlank(s.back())) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+// Per event and key: the index of the key's value in KeyStats::values, or one of these.
+constexpr uint8_t kAbsent = 0xFF;   // a JSON object without the key
+constexpr uint8_t kUnknown = 0xFE;  // not a JSON object, or an object/array value
+static_assert(kMaxDimValues < kUnknown);
+
+struct KeyStats {
+  std::string_view key;                 // raw bytes, into the event it was first seen in
+  uint64_t key_print = 0;               // Fingerprint(key)
+  std::vector<std::string_view> values; // raw JSON text of each distinct scalar value
+  bool too_many = false;                // over kMaxDimValues values, or one too long
+  std::array<uint64_t, kMaxDimValues> prints{};  // Fingerprint of each value
+};
+
+// A cheap digest of a short string (its length, first and last bytes): equal strings have equal
+// prints, so comparing prints first avoids most byte comparisons. Fixed-size loads only.
+inline uint64_t Fingerprint(std::string_view s) {
+  const char* p = s.data();
+  const size_t n = s.size();
+  uint64_t v = n;
+  if (n >= 8) {
+    uint64_t a, b;
+    std::memcpy(&a, p, 8);
+    std::memcpy(&b, p + n - 8, 8);
+    v ^= a ^ (b * 0x9E3779B97F4A7C15ull);
+  } else if (n >= 4) {
+    uint32_t a, b;
+    std::memcpy(&a, p, 4);
+    std::memcpy(&b, p + n - 4, 4);
+    v ^= (uint64_t{a} << 8) ^ (uint64_t{b} << 32);
+  } else if (n > 0) {
+    v ^= (uint64_t{static_cast<unsigned char>(p[0])} << 8) ^
+         (uint64_t{static_cast<unsigned char>(p[n / 2])} << 16) ^
+         (uint64_t{static_cast<unsigned char>(p[n - 1])} << 24);
+  }
+  return v;
+}
+
+// The raw bytes of a key: simdjson's raw_json_string points just past the opening quote; the
+// key ends at the first quote not escaped by a backslash.
+std::string_view RawKey(const char* p, const char* end) {
+  const char* q = p;
+  while (q < end && *q != '"') {
+    q += *q == '\\' ? 2 : 1;
+  }
+  return {p, static_cast<size_t>(std::min(q, end) - p)};
+}
+
+struct FlatField {
+  std::string_view key, value;
+};
+constexpr size_t kMaxFlatFields = 64;
+
+struct Scratch {
+  simdjson::ondemand::parser parser;
+  std::string buf;
+  std::array<FlatField, kMaxFlatFields> fields;  // ScanFlatObject's output, reused
+};
+
+// Records the fields of one event into `codes` (one per key of `keys`, which grows up to
+// kMaxDimKeys); only a key's first occurrence in the event counts, as for Matches.
+class FieldRecorder {
+ public:
+  FieldRecorder(std::vector<KeyStats>& keys, uint8_t* codes) : keys_(keys), codes_(codes) {}
+
+  // `raw` is the value's JSON text; `scalar` false for an object or array.
+  void Field(std::string_view raw_key, std::string_view raw, bool scalar) {
+    // Fields usually come in the same order in every event: try the key at this position first.
+    const uint64_t key_print = Fingerprint(raw_key);
+    auto is = [&](size_t k) {
+      return keys_[k].key_print == key_print && Same(keys_[k].key, raw_key);
+    };
+    size_t k = position_ < keys_.size() && is(position_) ? position_ : keys_.size();
+    if (k == keys_.size()) {
+      k = 0;
+      while (k < keys_.size() && !is(k)) {
+        ++k;
+      }
+    }
+    ++position_;
+    if (k == keys_.size()) {
+      if (keys_.size() == kMaxDimKeys) {
+        return;  // not a candidate; nothing to record
+      }
+      keys_.push_back({raw_key, key_print, {}, false, {}});  // re-pointed by the caller
+    }
+    if ((seen_ >> k) & 1) {
+      return;
+    }
+    seen_ |= uint32_t{1} << k;
+    KeyStats& ks = keys_[k];
+    if (ks.too_many || !scalar) {
+      codes_[k] = kUnknown;
+      return;
+    }
+    const uint64_t print = Fingerprint(raw);
+    size_t v = 0;
+    while (v < ks.values.size() && (ks.prints[v] != print || !Same(ks.values[v], raw))) {
+      ++v;
+    }
+    if (v == ks.values.size()) {
+      if (ks.values.size() == kMaxDimValues || raw.size() > kMaxDimValueBytes) {
+        ks.too_many = true;
+        codes_[k] = kUnknown;
+        return;
+      }
+      ks.prints[v] = print;
+      ks.values.push_back(raw);  // into the event: re-pointed by the caller
+    }
+    codes_[k] = static_cast<uint8_t>(v);
+  }
+
+ private:
+  std::vector<KeyStats>& keys_;
+  uint8_t* codes_;
+  uint32_t seen_ = 0;  // keys already met in this event
+  size_t position_ = 0;
+};
+
+// The common case without simdjson: a flat object whose keys have no escapes and whose values
+// are strings or plain tokens (numbers, true, false, null). False for anything else (nesting,
+// escaped keys, odd characters in a token, malformed text), and the caller falls back to
+// simdjson; so whenever this succeeds, simdjson would resolve each key to the same value text.
+bool ScanFlatObject(std::string_view m, std::array<FlatField, kMaxFlatFields>& fields,
+                    size_t* count) {
+  *count = 0;
+  const char* p = m.data();
+  const size_t n = m.size();
+  size_t i = 1;  // past '{' (checked by the caller, as is the closing '}')
+  auto ws = [&] {
+    while (i < n && IsBlank(p[i])) {
+      ++i;
+    }
+  };
+  ws();
+  if (i < n && p[i] == '}') {
+    ++i;
+    ws();
+    return i == n;
+  }
+  while (true) {
+    if (i >= n || p[i] != '"') {
+      return false;
+    }
+    const size_t key_begin = ++i;
+    i = QuoteOrEscape(p, i, n);
+    if (i >= n || p[i] != '"') {
+      return false;
+    }
+    const std::string_view key(p + key_begin, i - key_begin);
+    ++i;
+    ws();
+    if (i >= n || p[i] != ':') {
+      return false;
+    }
+    ++i;
+    ws();
+    if (i >= n) {
+      return false;
+    }
+    const size_t value_begin = i;
+    if (p[i] == '"') {
+      ++i;
+      while ((i = QuoteOrEscape(p, i, n)) < n && p[i] == '\\') {
+        i += 2;
+      }
+      if (i >= n) {
+        return false;
+      }
+      ++i;
+    } else {
+      while (i < n && (IsTokenChar(p[i]))) {
+        ++i;
+      }
+      if (i == value_begin) {
+        return false;  // '{', '[' or something odd: let simdjson decide
+      }
+    }
+    if (*count == kMaxFlatFields) {
+      return false;
+    }
+    fields[(*count)++] = {key, std::string_view(p + value_begin, i - value_begin)};
+    ws();
+    if (i < n && p[i] == ',') {
+      ++i;
+      ws();
+      continue;
+    }
+    if (i < n && p[i] == '}') {
+      ++i;
+      ws();
+      return i == n;
+    }
+    return false;
+  }
+}
+
+// Reads the top-level fields of `message` into `rec`. False when the event is not a JSON object
+// simdjson can walk.
+bool ReadFields(std::string_view message, Scratch& s, std::vector<KeyStats>& keys,
+                uint8_t* codes) {
+  const std::string_view m = Trim(message);
+  // The same shape test as FilterPattern's JSON matching.
+  if (m.size() < 2 || m.front() != '{' || m.back() != '}') {
+    return false;
+  }
+  FieldRecorder rec(keys, codes);
+  size_t count = 0;
+  if (ScanFlatObject(m, s.fields, &count)) {
+    for (size_t f = 0; f < count; ++f) {
+      rec.Field(s.fields[f].key, s.fields[f].value, true);
+    }
+    return true;
+  }
+  s.buf.assign(m);
+  s.buf.resize(m.size() + simdjson::SIMDJSON_PADDING, '\0');
+  simdjson::ondemand::document doc;
+  if (s.parser.iterate(s.buf.data(), m.size(), s.buf.size()).get(doc) != simdjson::SUCCESS) {
+    return false;
+  }
+  simdjson::ondemand::object obj;
+  if (doc.get_object().get(obj) != simdjson::SUCCESS) {
+    return false;
+  }
+  const char* end = s.buf.data() + m.size();
+  for (auto field_result : obj) {
+    simdjson::ondemand::field field;
+    if (std::move(field_result).get(field) != simdjson::SUCCESS) {
+      return false;
+    }
+    const std::string_view raw_key = RawKey(field.key().raw(), end);
+    simdjson::ondemand::value value = field.value();
+    simdjson::ondemand::json_type type;
+    if (value.type().get(type) != simdjson::SUCCESS) {
+      return false;
+    }
+    const bool scalar = type != simdjson::ondemand::json_type::object &&
+                        type != simdjson::ondemand::json_type::array;
+    rec.Field(raw_key, scalar ? Trim(value.raw_json_token()) : std::string_view(), scalar);
+  }
+  return true;
+}
+
+}  // namespace
+
+ClusterPlan PlanClusters(const std::vector<LogEvent>& events) {
+  const size_t n = events.size();
+  thread_local Scratch scratch;
+  std::vector<KeyStats> keys;
+  keys.reserve(kMaxDimKeys);
+  // Stable copies of the key and value texts met (the parse buffer is reused per event).
+  std::vector<std::unique_ptr<std::string>> texts;
+  std::vector<uint8_t> codes(n * kMaxDimKeys, kAbsent);
+  std::vector<bool> json(n, false);
+  for (size_t i = 0; i < n; ++i) {
+    uint8_t* c = &codes[i * kMaxDimKeys];
+    const size_t keys_before = keys.size();
+    std::array<uint8_t, kMaxDimKeys> values_before;
+    for (size_t k = 0; k < keys.size(); ++k) {
+      values_before[k] = static_cast<uint8_t>(keys[k].values.size());
+    }
+    json[i] = ReadFields(events[i].message, scratch, keys, c);
+    if (!json[i]) {
+      std::fill(c, c + kMaxDimKeys, kUnknown);
+    }
+    // Keys and values first seen in this event point into the parse buffer: copy them.
+    for (size_t k = 0; k < keys.size(); ++k) {
+      if (k >= keys_before) {
+        texts.push_back(std::make_unique<std::string>(keys[k].key));
+        keys[k].key = *texts.back();
+      }
+      const size_t from = k < keys_before ? values_before[k] : 0;
+      for (size_t v = from; v < keys[k].values.size(); ++v) {
+        texts.push_back(std::make_unique<std::string>(keys[k].values[v]));
+        keys[k].values[v] = *texts.back();
+      }
+    }
+  }
+  // Dimensions: the keys with few values, fewest first; dropped from the back while the block
+  // would have too many clusters.
+  std::vector<size_t> dims;
+  for (size_t k = 0; k < keys.size(); ++k) {
+    if (!keys[k].too_many) {
+      dims.push_back(k);
+    }
+  }
+  std::stable_sort(dims.begin(), dims.end(), [&](size_t a, size_t b) {
+    return keys[a].values.size() < keys[b].values.size();
+  });
+  std::vector<uint32_t> cluster_of(n);
+  std::vector<uint32_t> first_event;  // of each cluster
+  while (true) {
+    std::unordered_map<std::string, uint32_t> index;
+    first_event.clear();
+    std::string key;
+    for (size_t i = 0; i < n; ++i) {
+      key.assign(reinterpret_cast<const char*>(&events[i].stream_id), 8);
+      key.push_back(json[i] ? 'j' : 't');
+      if (json[i]) {
+        for (size_t k : dims) {
+          key.push_back(static_cast<char>(codes[i * kMaxDimKeys + k]));
+        }
+      }
+      auto [it, inserted] = index.emplace(key, static_cast<uint32_t>(first_event.size()));
+      if (inserted) {
+        first_event.push_back(static_cast<uint32_t>(i));
+      }
+      cluster_of[i] = it->second;
+    }
+    if (first_event.size() <= kMaxClusters || dims.empty()) {
+      break;
+    }
+    dims.pop_back();
+  }
+  ClusterPlan plan;
+  plan.table = std::make_unique<BlockClusters>();
+  BlockClusters& t = *plan.table;
+  // The dictionary holds the dimension keys and values; dims below point into it.
+  std::vector<size_t> key_slot(keys.size());
+  std::vector<std::vector<size_t>> value_slot(keys.size());
+  for (size_t k : dims) {
+    key_slot[k] = t.dictionary.size();
+    t.dictionary.push_back(std::make_unique<std::string>(keys[k].key));
+    for (std::string_view v : keys[k].values) {
+      value_slot[k].push_back(t.dictionary.size());
+      t.dictionary.push_back(std::make_unique<std::string>(v));
+    }
+  }
+  std::vector<size_t> sorted_dims = dims;
+  std::sort(sorted_dims.begin(), sorted_dims.end(),
+            [&](size_t a, size_t b) { return keys[a].key < keys[b].key; });
+  t.clusters.resize(first_event.size());
+  plan.members.resize(first_event.size());
+  for (size_t c = 0; c < first_event.size(); ++c) {
+    const size_t i = first_event[c];
+    ClusterInfo& info = t.clusters[c];
+    info.stream_id = events[i].stream_id;
+    info.min_ts = info.max_ts = events[i].timestamp_ms;
+    if (json[i]) {
+      for (size_t k : sorted_dims) {
+        const uint8_t code = codes[i * kMaxDimKeys + k];
+        if (code == kUnknown) {
+          continue;
+        }
+        ClusterDim d;
+        d.key = *t.dictionary[key_slot[k]];
+        if (code != kAbsent) {
+          d.value = std::string_view(*t.dictionary[value_slot[k][code]]);
+        }
+        info.dims.push_back(d);
+      }
+    }
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t c = cluster_of[i];
+    ClusterInfo& info = t.clusters[c];
+    ++info.count;
+    info.min_ts = std::min(info.min_ts, events[i].timestamp_ms);
+    info.max_ts = std::max(info.max_ts, events[i].timestamp_ms);
+    plan.members[c].push_back(static_cast<uint32_t>(i));
+  }
+  return plan;
+}
+
+// ---- table codec -----------------------------------------------------------------------------
+
+namespace {
+
+template <typename T>
+void Put(std::string& out, T v) {
+  char buf[sizeof(T)];
+  std::memcpy(buf, &v, sizeof(T));
+  out.append(buf, sizeof(T));
+}
+
+// A bounds-checked reader over the table bytes.
+class Reader {
+ public:
+  explicit Reader(std::string_view s) : s_(s) {}
+  template <typename T>
+  bool Get(T* v) {
+    if (s_.size() - pos_ < sizeof(T)) {
+      return false;
+    }
+    std::memcpy(v, s_.data() + pos_, sizeof(T));
+    pos_ += sizeof(T);
+    return true;
+  }
+  bool Bytes(size_t n, std::string_view* out) {
+    if (s_.size() - pos_ < n) {
+      return false;
+    }
+    *out = s_.substr(pos_, n);
+    pos_ += n;
+    return true;
+  }
+  bool done() const { return pos_ == s_.size(); }
+
+ private:
+  std::string_view s_;
+  size_t pos_ = 0;
+};
+
+constexpr uint16_t kAbsentValue = 0xFFFF;
+
+}  // namespace
+
+// Layout: u32 dictionary size, then each entry (u16 length, bytes); then per cluster: u64
+// stream, u32 count, i64 min ts, i64 max ts, u32 frame offset, u32 frame size, u32 raw size,
+// u8 dimension count and per dimension u16 key entry + u16 value entry (0xFFFF: absent), u8
+// log2 of the trigram bitmap's bits and its words.
+std::string BlockClusters::Encode() const {
+  std::string out;
+  Put<uint32_t>(out, static_cast<uint32_t>(dictionary.size()));
+  for (const auto& d : dictionary) {
+    Put<uint16_t>(out, static_cast<uint16_t>(d->size()));
+    out.append(*d);
+  }
+  auto slot_of = [this](std::string_view v) {
+    for (size_t j = 0; j < dictionary.size(); ++j) {
+      if (dictionary[j]->data() == v.data()) {
+        return static_cast<uint16_t>(j);
+      }
+    }
+    BERTH_ASSERT(false, "a dimension points into its table's dictionary");
+    return uint16_t{0};
+  };
+  for (const ClusterInfo& c : clusters) {
+    Put<uint64_t>(out, static_cast<uint64_t>(c.stream_id));
+    Put<uint32_t>(out, c.count);
+    Put<int64_t>(out, c.min_ts);
+    Put<int64_t>(out, c.max_ts);
+    Put<uint32_t>(out, c.frame_offset);
+    Put<uint32_t>(out, c.frame_size);
+    Put<uint32_t>(out, c.raw_size);
+    Put<uint8_t>(out, static_cast<uint8_t>(c.dims.size()));
+    for (const ClusterDim& d : c.dims) {
+      Put<uint16_t>(out, slot_of(d.key));
+      Put<uint16_t>(out, d.value ? slot_of(*d.value) : kAbsentValue);
+    }
+    Put<uint8_t>(out, static_cast<uint8_t>(c.trigrams.log2_bits()));
+    const auto words = c.trigrams.words();
+    out.append(reinterpret_cast<const char*>(words.data()), words.size() * 8);
+  }
+  return out;
+}
+
+std::shared_ptr<const BlockClusters> BlockClusters::Decode(std::string_view raw, uint32_t count) {
+  auto t = std::make_shared<BlockClusters>();
+  Reader r(raw);
+  uint32_t entries = 0;
+  if (!r.Get(&entries) || entries > raw.size() / 2) {
+    return nullptr;
+  }
+  for (uint32_t j = 0; j < entries; ++j) {
+    uint16_t len = 0;
+    std::string_view bytes;
+    if (!r.Get(&len) || !r.Bytes(len, &bytes)) {
+      return nullptr;
+    }
+    t->dictionary.push_back(std::make_unique<std::string>(bytes));
+  }
+  if (count > raw.size() / 40) {
+    return nullptr;  // each cluster takes more than 40 bytes
+  }
+  t->clusters.resize(count);
+  std::vector<uint64_t> words;
+  for (ClusterInfo& c : t->clusters) {
+    uint64_t stream = 0;
+    uint8_t dims = 0;
+    if (!r.Get(&stream) || !r.Get(&c.count) || !r.Get(&c.min_ts) || !r.Get(&c.max_ts) ||
+        !r.Get(&c.frame_offset) || !r.Get(&c.frame_size) || !r.Get(&c.raw_size) ||
+        !r.Get(&dims)) {
+      return nullptr;
+    }
+    c.stream_id = static_cast<int64_t>(stream);
+    for (uint8_t k = 0; k < dims; ++k) {
+      uint16_t key = 0, value = 0;
+      if (!r.Get(&key) || !r.Get(&value) || key >= entries ||
+          (value != kAbsentValue && value >= entries)) {
+        return nullptr;
+      }
+      ClusterDim d;
+      d.key = *t->dictionary[key];
+      if (value != kAbsentValue) {
+        d.value = std::string_view(*t->dictionary[value]);
+      }
+      c.dims.push_back(d);
+    }
+    uint8_t log2_bits = 0;
+    std::string_view bytes;
+    if (!r.Get(&log2_bits) || log2_bits < TrigramBitmap::kMinLog2Bits ||
+        log2_bits > TrigramBitmap::kMaxLog2Bits ||
+        !r.Bytes(TrigramBitmap::WordCount(log2_bits) * 8, &bytes)) {
+      return nullptr;
+    }
+    words.resize(TrigramBitmap::WordCount(log2_bits));
+    std::memcpy(words.data(), bytes.data(), bytes.size());
+    if (!TrigramBitmap::FromWords(log2_bits, words, &c.trigrams)) {
+      return nullptr;
+    }
+  }
+  if (!r.done()) {
+    return nullptr;
+  }
+  return t;
+}
+
+}  // namespace berth::logs
