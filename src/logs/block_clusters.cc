@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
-#include <unordered_map>
 #include <utility>
 
 #ifdef __AVX2__
@@ -20,9 +19,6 @@ namespace {
 
 bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
-inline bool Same(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size()) == 0;
-}
 
 // The first '"' or '\\' at or after `i` in p[0..n), or n.
 inline size_t QuoteOrEscape(const char* p, size_t i, size_t n) {
@@ -78,28 +74,35 @@ struct KeyStats {
   std::array<uint64_t, kMaxDimValues> prints{};  // Fingerprint of each value
 };
 
-// A cheap digest of a short string (its length, first and last bytes): equal strings have equal
-// prints, so comparing prints first avoids most byte comparisons. Fixed-size loads only.
+// A digest of a string that is exact (given the length) up to 8 bytes and a hash beyond, so
+// that most comparisons need no memcmp. Fixed-size loads only.
 inline uint64_t Fingerprint(std::string_view s) {
   const char* p = s.data();
   const size_t n = s.size();
-  uint64_t v = n;
   if (n >= 8) {
     uint64_t a, b;
     std::memcpy(&a, p, 8);
     std::memcpy(&b, p + n - 8, 8);
-    v ^= a ^ (b * 0x9E3779B97F4A7C15ull);
-  } else if (n >= 4) {
+    return n == 8 ? a : a ^ (b * 0x9E3779B97F4A7C15ull) ^ n;
+  }
+  if (n >= 4) {
     uint32_t a, b;
     std::memcpy(&a, p, 4);
     std::memcpy(&b, p + n - 4, 4);
-    v ^= (uint64_t{a} << 8) ^ (uint64_t{b} << 32);
-  } else if (n > 0) {
-    v ^= (uint64_t{static_cast<unsigned char>(p[0])} << 8) ^
-         (uint64_t{static_cast<unsigned char>(p[n / 2])} << 16) ^
-         (uint64_t{static_cast<unsigned char>(p[n - 1])} << 24);
+    return uint64_t{a} | (uint64_t{b} << 32);
   }
-  return v;
+  if (n > 0) {
+    return uint64_t{static_cast<unsigned char>(p[0])} |
+           (uint64_t{static_cast<unsigned char>(p[n / 2])} << 8) |
+           (uint64_t{static_cast<unsigned char>(p[n - 1])} << 16);
+  }
+  return 0;
+}
+
+// Equal strings, given that their Fingerprints are equal.
+inline bool SameGivenPrints(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         (a.size() <= 8 || std::memcmp(a.data(), b.data(), a.size()) == 0);
 }
 
 // The raw bytes of a key: simdjson's raw_json_string points just past the opening quote; the
@@ -134,7 +137,7 @@ class FieldRecorder {
     // Fields usually come in the same order in every event: try the key at this position first.
     const uint64_t key_print = Fingerprint(raw_key);
     auto is = [&](size_t k) {
-      return keys_[k].key_print == key_print && Same(keys_[k].key, raw_key);
+      return keys_[k].key_print == key_print && SameGivenPrints(keys_[k].key, raw_key);
     };
     size_t k = position_ < keys_.size() && is(position_) ? position_ : keys_.size();
     if (k == keys_.size()) {
@@ -161,7 +164,7 @@ class FieldRecorder {
     }
     const uint64_t print = Fingerprint(raw);
     size_t v = 0;
-    while (v < ks.values.size() && (ks.prints[v] != print || !Same(ks.values[v], raw))) {
+    while (v < ks.values.size() && (ks.prints[v] != print || !SameGivenPrints(ks.values[v], raw))) {
       ++v;
     }
     if (v == ks.values.size()) {
@@ -317,7 +320,7 @@ ClusterPlan PlanClusters(const std::vector<LogEvent>& events) {
   // Stable copies of the key and value texts met (the parse buffer is reused per event).
   std::vector<std::unique_ptr<std::string>> texts;
   std::vector<uint8_t> codes(n * kMaxDimKeys, kAbsent);
-  std::vector<bool> json(n, false);
+  std::vector<uint8_t> json(n, 0);
   for (size_t i = 0; i < n; ++i) {
     uint8_t* c = &codes[i * kMaxDimKeys];
     const size_t keys_before = keys.size();
@@ -325,7 +328,7 @@ ClusterPlan PlanClusters(const std::vector<LogEvent>& events) {
     for (size_t k = 0; k < keys.size(); ++k) {
       values_before[k] = static_cast<uint8_t>(keys[k].values.size());
     }
-    json[i] = ReadFields(events[i].message, scratch, keys, c);
+    json[i] = ReadFields(events[i].message, scratch, keys, c) ? 1 : 0;
     if (!json[i]) {
       std::fill(c, c + kMaxDimKeys, kUnknown);
     }
@@ -355,25 +358,54 @@ ClusterPlan PlanClusters(const std::vector<LogEvent>& events) {
   });
   std::vector<uint32_t> cluster_of(n);
   std::vector<uint32_t> first_event;  // of each cluster
-  while (true) {
-    std::unordered_map<std::string, uint32_t> index;
-    first_event.clear();
-    std::string key;
-    for (size_t i = 0; i < n; ++i) {
-      key.assign(reinterpret_cast<const char*>(&events[i].stream_id), 8);
-      key.push_back(json[i] ? 'j' : 't');
-      if (json[i]) {
-        for (size_t k : dims) {
-          key.push_back(static_cast<char>(codes[i * kMaxDimKeys + k]));
+  // Events with the same stream, JSON-ness and dimension codes share a cluster: an open-
+  // addressing table of clusters keyed by a hash of those, checked against each cluster's
+  // first event.
+  auto same_key = [&](size_t a, size_t b) {
+    if (events[a].stream_id != events[b].stream_id || json[a] != json[b]) {
+      return false;
+    }
+    if (json[a]) {
+      for (size_t k : dims) {
+        if (codes[a * kMaxDimKeys + k] != codes[b * kMaxDimKeys + k]) {
+          return false;
         }
       }
-      auto [it, inserted] = index.emplace(key, static_cast<uint32_t>(first_event.size()));
-      if (inserted) {
-        first_event.push_back(static_cast<uint32_t>(i));
-      }
-      cluster_of[i] = it->second;
     }
-    if (first_event.size() <= kMaxClusters || dims.empty()) {
+    return true;
+  };
+  auto hash_of = [&](size_t i) {
+    uint64_t h = (static_cast<uint64_t>(events[i].stream_id) + (json[i] ? 1 : 2)) *
+                 0x9E3779B97F4A7C15ull;
+    if (json[i]) {
+      for (size_t k : dims) {
+        h = (h ^ codes[i * kMaxDimKeys + k]) * 0x100000001B3ull;
+      }
+    }
+    return h ^ (h >> 29);
+  };
+  size_t capacity = 64;
+  while (capacity < 2 * n) {
+    capacity *= 2;
+  }
+  std::vector<uint32_t> slots;  // cluster index + 1, or 0
+  while (true) {
+    slots.assign(capacity, 0);
+    first_event.clear();
+    bool too_many = false;
+    for (size_t i = 0; i < n && !too_many; ++i) {
+      size_t pos = hash_of(i) & (capacity - 1);
+      while (slots[pos] != 0 && !same_key(first_event[slots[pos] - 1], i)) {
+        pos = (pos + 1) & (capacity - 1);
+      }
+      if (slots[pos] == 0) {
+        first_event.push_back(static_cast<uint32_t>(i));
+        slots[pos] = static_cast<uint32_t>(first_event.size());
+        too_many = first_event.size() > kMaxClusters && !dims.empty();
+      }
+      cluster_of[i] = slots[pos] - 1;
+    }
+    if (!too_many) {
       break;
     }
     dims.pop_back();
