@@ -110,11 +110,21 @@ void TrigramCollector::Add(std::string_view text) {
 TrigramBitmap TrigramCollector::Bitmap() const {
   TrigramBitmap out;
   for (size_t w = 0; w < out.words_.size(); ++w) {
+    const uint8_t* bytes = seen_.data() + w * 64;
+#ifdef __AVX2__
+    const __m256i zero = _mm256_setzero_si256();
+    const auto lo = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpgt_epi8(
+        _mm256_load_si256(reinterpret_cast<const __m256i*>(bytes)), zero)));
+    const auto hi = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpgt_epi8(
+        _mm256_load_si256(reinterpret_cast<const __m256i*>(bytes + 32)), zero)));
+    out.words_[w] = uint64_t{lo} | (uint64_t{hi} << 32);
+#else
     uint64_t bits = 0;
     for (int k = 0; k < 64; ++k) {
-      bits |= uint64_t{seen_[w * 64 + static_cast<size_t>(k)]} << k;
+      bits |= uint64_t{bytes[k]} << k;
     }
     out.words_[w] = bits;
+#endif
   }
   return out;
 }
