@@ -65,6 +65,9 @@ class Db {
   // A prepared statement for `sql`, from the cache when one is free (parsing SQL costs more
   // than running most of berth's statements).
   Result<Stmt> Prepare(std::string_view sql);
+  // Runs one statement without results through the cache (BEGIN, COMMIT, SAVEPOINT: once per
+  // call, so parsing them each time showed in profiles).
+  Status RunCached(std::string_view sql);
   std::string LastErrorMessage() const;
   sqlite3* handle() { return db_; }
 

@@ -222,3 +222,31 @@ def test_resource_level_permissions_for_elb_and_iam(server, name):
     with pytest.raises(user_iam.exceptions.ClientError) as e:
         user_iam.get_user(UserName=name + "-other")
     assert e.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_iam_resources_carry_the_path_of_users_and_roles(server, name):
+    """A request names a role or user without its path; IAM checks the stored ARN (path
+    included), so a policy on `role/team/*` covers the team's roles and nothing else."""
+    iam = server.boto3("iam")
+    trust = policy({"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                    "Action": "sts:AssumeRole"})
+    team = iam.create_role(RoleName=name + "-t", Path="/team/",
+                           AssumeRolePolicyDocument=trust)["Role"]
+    assert team["Arn"] == f"arn:aws:iam::000000000000:role/team/{name}-t"
+    iam.create_role(RoleName=name + "-o", AssumeRolePolicyDocument=trust)
+    iam.create_user(UserName=name)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    iam.put_user_policy(UserName=name, PolicyName="team", PolicyDocument=policy(
+        {"Effect": "Allow", "Action": ["iam:GetRole", "iam:CreateRole"],
+         "Resource": "arn:aws:iam::*:role/team/*"}))
+    user_iam = client(server, "iam", key["AccessKeyId"], key["SecretAccessKey"])
+    assert user_iam.get_role(RoleName=name + "-t")["Role"]["Arn"] == team["Arn"]
+    with pytest.raises(user_iam.exceptions.ClientError) as e:
+        user_iam.get_role(RoleName=name + "-o")
+    assert e.value.response["Error"]["Code"] == "AccessDenied"
+    assert f"role/{name}-o" in e.value.response["Error"]["Message"]
+    # A role being created is checked on the ARN it will have: its Path decides.
+    user_iam.create_role(RoleName=name + "-n", Path="/team/", AssumeRolePolicyDocument=trust)
+    with pytest.raises(user_iam.exceptions.ClientError) as e:
+        user_iam.create_role(RoleName=name + "-x", AssumeRolePolicyDocument=trust)
+    assert e.value.response["Error"]["Code"] == "AccessDenied"

@@ -320,19 +320,27 @@ QueryService MakeIamHandlers(iam::IamService& svc) {
     x.Close("Policies").Bool("IsTruncated", false);
     return x.Take();
   });
-  // IAM resources: the user, role or managed policy the call names (user and role ARNs without
-  // their path, which a request does not carry), else "*".
+  // IAM resources: the user, role or managed policy the call names, else "*". A request names
+  // users and roles without their path: an existing one is checked on its stored ARN (path
+  // included, as AWS does), one being created on the ARN it will have (its Path parameter).
   q.resources = [&svc](const std::string&, const QueryParams& params) -> std::vector<std::string> {
     auto get = [&](const char* k) {
       auto it = params.find(k);
       return it == params.end() ? std::string() : it->second;
     };
     const std::string prefix = "arn:aws:iam::" + svc.account_id() + ":";
+    std::string path = get("Path").empty() ? "/" : get("Path");
     if (std::string p = get("PolicyArn"); !p.empty()) return {p};
-    if (std::string u = get("UserName"); !u.empty()) return {prefix + "user/" + u};
-    if (std::string r = get("RoleName"); !r.empty()) return {prefix + "role/" + r};
-    if (std::string n = get("PolicyName"); !n.empty() && get("PolicyDocument").empty()) {
-      return {prefix + "policy/" + n};
+    if (std::string u = get("UserName"); !u.empty()) {
+      auto user = svc.GetUser(u);
+      return {user.ok() ? user->arn : prefix + "user" + path + u};
+    }
+    if (std::string r = get("RoleName"); !r.empty()) {
+      auto role = svc.GetRole(r);
+      return {role.ok() ? role->arn : prefix + "role" + path + r};
+    }
+    if (std::string n = get("PolicyName"); !n.empty()) {  // CreatePolicy
+      return {prefix + "policy" + path + n};
     }
     return {"*"};
   };

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <set>
 
+#include "api/protocol/json_writer.h"
 #include "ssm/ssm_errors.h"
 #include "ssm/ssm_service.h"
 
@@ -131,15 +132,21 @@ json PoliciesJson(const std::string& text) {
   return out;
 }
 
-json ParameterJson(const ssm::ParameterValue& p) {
-  json j = {
-      {"Name", p.name},         {"Type", Text(ssm::ToString(p.type))},        {"Value", p.value},
-      {"Version", p.version},   {"LastModifiedDate", Seconds(p.modified_ms)}, {"ARN", p.arn},
-      {"DataType", p.data_type}};
+// Parameter values are the hot replies (GetParameters at task start, entrypoint scripts): they
+// are written straight to text (JsonWriter), not built as an nlohmann tree first.
+void WriteParameter(JsonWriter& w, const ssm::ParameterValue& p) {
+  w.BeginObject()
+      .Key("Name").String(p.name)
+      .Key("Type").String(ssm::ToString(p.type))
+      .Key("Value").String(p.value)
+      .Key("Version").Int(p.version)
+      .Key("LastModifiedDate").Double(Seconds(p.modified_ms))
+      .Key("ARN").String(p.arn)
+      .Key("DataType").String(p.data_type);
   if (!p.selector.empty()) {
-    j["Selector"] = p.selector;
+    w.Key("Selector").String(p.selector);
   }
-  return j;
+  w.EndObject();
 }
 
 // The settings DescribeParameters and GetParameterHistory share.
@@ -243,14 +250,19 @@ JsonService MakeSsmHandlers(ssm::SsmService& ssm) {
       r.user_arn = "arn:aws:iam::" + ctx.account_id + ":root";
     }
     BERTH_TRY(ssm::PutParameterResult out, ssm.PutParameter(r));
-    return json{{"Version", out.version}, {"Tier", Text(ssm::ToString(out.tier))}};
+    JsonWriter w;
+    w.BeginObject().Key("Version").Int(out.version).Key("Tier").String(ssm::ToString(out.tier));
+    return JsonReply::Raw(w.EndObject().Take());
   };
 
   ops["GetParameter"] = [&ssm](const ApiContext& ctx, const json& in) -> Result<JsonReply> {
     BERTH_TRY(std::string name, RequiredString(in, "Name", "name"));
     BERTH_RETURN_IF_ERROR(Authorize(ctx, "GetParameter", ssm.ParameterArn(name)));
     BERTH_TRY(ssm::ParameterValue p, ssm.GetParameter(name, Decryption(ctx, in)));
-    return json{{"Parameter", ParameterJson(p)}};
+    JsonWriter w;
+    w.BeginObject().Key("Parameter");
+    WriteParameter(w, p);
+    return JsonReply::Raw(w.EndObject().Take());
   };
 
   ops["GetParameters"] = [&ssm](const ApiContext& ctx, const json& in) -> Result<JsonReply> {
@@ -260,11 +272,16 @@ JsonService MakeSsmHandlers(ssm::SsmService& ssm) {
       BERTH_RETURN_IF_ERROR(Authorize(ctx, "GetParameters", ssm.ParameterArn(name)));
     }
     BERTH_TRY(ssm::GetParametersResult result, ssm.GetParameters(names, Decryption(ctx, in)));
-    json params = json::array();
+    JsonWriter w;
+    w.BeginObject().Key("Parameters").BeginArray();
     for (const ssm::ParameterValue& p : result.parameters) {
-      params.push_back(ParameterJson(p));
+      WriteParameter(w, p);
     }
-    return json{{"Parameters", params}, {"InvalidParameters", result.invalid_parameters}};
+    w.EndArray().Key("InvalidParameters").BeginArray();
+    for (const std::string& name : result.invalid_parameters) {
+      w.String(name);
+    }
+    return JsonReply::Raw(w.EndArray().EndObject().Take());
   };
 
   ops["GetParametersByPath"] = [&ssm](const ApiContext& ctx, const json& in) -> Result<JsonReply> {
@@ -277,13 +294,16 @@ JsonService MakeSsmHandlers(ssm::SsmService& ssm) {
     r.max_results = OptInt(in, "MaxResults");
     r.next_token = OptString(in, "NextToken").value_or("");
     BERTH_TRY(auto page, ssm.GetParametersByPath(r));
-    json params = json::array();
+    JsonWriter w;
+    w.BeginObject().Key("Parameters").BeginArray();
     for (const ssm::ParameterValue& p : page.items) {
-      params.push_back(ParameterJson(p));
+      WriteParameter(w, p);
     }
-    json out = {{"Parameters", params}};
-    AddNextToken(out, page);
-    return out;
+    w.EndArray();
+    if (!page.next_token.empty()) {
+      w.Key("NextToken").String(page.next_token);
+    }
+    return JsonReply::Raw(w.EndObject().Take());
   };
 
   ops["DeleteParameter"] = [&ssm](const ApiContext& ctx, const json& in) -> Result<JsonReply> {

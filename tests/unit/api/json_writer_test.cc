@@ -1,0 +1,79 @@
+#include "api/protocol/json_writer.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+namespace berth::api {
+namespace {
+
+using nlohmann::json;
+
+TEST(JsonWriterTest, NestedDocumentParsesBackToTheSameValues) {
+  JsonWriter w;
+  w.BeginObject()
+      .Key("Parameters").BeginArray()
+      .BeginObject().Key("Name").String("/app/db").Key("Version").Int(3).EndObject()
+      .BeginObject().Key("Name").String("x\"y\\z").Key("Ok").Bool(true).Key("N").Null().EndObject()
+      .EndArray()
+      .Key("InvalidParameters").BeginArray().String("/missing").EndArray()
+      .Key("Empty").BeginObject().EndObject()
+      .Key("When").Double(1764200000.123)
+      .EndObject();
+  std::string text = w.Take();
+  json j = json::parse(text);
+  EXPECT_EQ(j["Parameters"][0]["Name"], "/app/db");
+  EXPECT_EQ(j["Parameters"][0]["Version"], 3);
+  EXPECT_EQ(j["Parameters"][1]["Name"], "x\"y\\z");
+  EXPECT_EQ(j["Parameters"][1]["Ok"], true);
+  EXPECT_TRUE(j["Parameters"][1]["N"].is_null());
+  EXPECT_EQ(j["InvalidParameters"], json::array({"/missing"}));
+  EXPECT_TRUE(j["Empty"].is_object() && j["Empty"].empty());
+  EXPECT_DOUBLE_EQ(j["When"].get<double>(), 1764200000.123);
+}
+
+TEST(JsonWriterTest, EscapesLikeNlohmannDump) {
+  for (std::string s : {std::string("plain"), std::string("tab\there\nnewline\r"),
+                        std::string("ctl\x01\x1f", 5), std::string("nul\0in", 6),
+                        std::string("\b\f"), std::string("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80")}) {
+    std::string out;
+    AppendJsonString(out, s);
+    EXPECT_EQ(out, json(s).dump()) << s;
+  }
+}
+
+TEST(JsonWriterTest, InvalidUtf8IsReplacedAsTheApiRepliesDo) {
+  for (std::string s : {std::string("\xff"), std::string("a\xc3"), std::string("\xed\xa0\x80"),
+                        std::string("\xc0\xaf"), std::string("\xf4\x90\x80\x80"),
+                        std::string("ok\x80ok")}) {
+    std::string out;
+    AppendJsonString(out, s);
+    json back = json::parse(out);  // always valid JSON and valid UTF-8
+    EXPECT_NE(back.get<std::string>().find("\xEF\xBF\xBD"), std::string::npos) << out;
+  }
+}
+
+TEST(JsonWriterTest, RandomBytesAlwaysRoundTripWhenValid) {
+  std::mt19937 rng(7);
+  for (int round = 0; round < 2000; ++round) {
+    std::string s(rng() % 40, '\0');
+    for (char& c : s) {
+      c = static_cast<char>(rng() % 256);
+    }
+    std::string out;
+    AppendJsonString(out, s);
+    json back = json::parse(out);  // never throws: escaping and replacement keep it valid
+    std::string expected;
+    try {
+      expected = json(s).dump();  // throws on invalid UTF-8
+    } catch (const json::exception&) {
+      continue;
+    }
+    EXPECT_EQ(out, expected);
+  }
+}
+
+}  // namespace
+}  // namespace berth::api
