@@ -24,6 +24,10 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Session, access_key_id, secret, 
 
 namespace {
 
+// An expired session is remembered for a day, so that its token is refused as expired
+// (ExpiredTokenException, which SDKs answer by refreshing) rather than as unknown.
+constexpr int64_t kExpiredSessionKeptMs = 24 * 3600 * 1000;
+
 const std::vector<store::Migration>& Migrations() {
   static const std::vector<store::Migration> kMigrations = {
       {1, "iam: users, keys, roles, policies, sessions", R"sql(
@@ -150,7 +154,7 @@ Status IamService::Open() {
       policies_[p.arn] = std::move(p);
     } else if (kind == "session") {
       Session s = doc.get<Session>();
-      if (s.expires_ms > clock_.NowMillis()) {
+      if (s.expires_ms + kExpiredSessionKeptMs > clock_.NowMillis()) {
         sessions_[s.access_key_id] = std::move(s);
       }
     }
@@ -621,9 +625,9 @@ Result<Session> IamService::IssueRoleSession(const std::string& role_arn,
   s.session_name = session_name;
   s.expires_ms = clock_.NowMillis() + int64_t{duration_seconds} * 1000;
   BERTH_RETURN_IF_ERROR(Save("session", s.access_key_id, nlohmann::json(s).dump()));
-  // Forget expired sessions as new ones come.
+  // Forget long-expired sessions as new ones come.
   for (auto e = sessions_.begin(); e != sessions_.end();) {
-    if (e->second.expires_ms <= clock_.NowMillis()) {
+    if (e->second.expires_ms + kExpiredSessionKeptMs <= clock_.NowMillis()) {
       (void)Erase("session", e->first);
       e = sessions_.erase(e);
     } else {

@@ -393,7 +393,12 @@ int RunServer(const ServerOptions& opts) {
     return 1;
   }
   IamAuthorizer authorizer(iam);
-  TaskIdentity task_identity(iam, clock, ids, opts.region, opts.account_id);
+  TaskRoleStore task_roles(**db);
+  TaskIdentity task_identity(iam, task_roles, clock, ids, opts.region, opts.account_id);
+  if (Status s = task_identity.Open(); !s.ok()) {
+    spdlog::error("cannot open the task roles: {}", s.error().message);
+    return 1;
+  }
   ecs.SetTaskEnvironmentProvider(&task_identity);
   const char* master_file = std::getenv("BERTH_MASTER_KEY_FILE");
   auto master = kms::MasterKey::LoadOrCreate(master_file != nullptr && *master_file != '\0'

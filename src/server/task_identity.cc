@@ -33,10 +33,25 @@ api::HttpResponse JsonResponse(int status, const nlohmann::json& body) {
 
 }  // namespace
 
-TaskIdentity::TaskIdentity(iam::IamService& iam, core::Clock& clock, core::IdSource& ids,
-                           std::string region, std::string account_id)
-    : iam_(iam), clock_(clock), ids_(ids), region_(std::move(region)),
+TaskIdentity::TaskIdentity(iam::IamService& iam, TaskRoleStore& store, core::Clock& clock,
+                           core::IdSource& ids, std::string region, std::string account_id)
+    : iam_(iam), store_(store), clock_(clock), ids_(ids), region_(std::move(region)),
       account_id_(std::move(account_id)) {}
+
+Status TaskIdentity::Open() {
+  BERTH_RETURN_IF_ERROR(store_.Migrate());
+  BERTH_TRY(auto rows, store_.All());
+  for (const TaskRoleRow& row : rows) {
+    if (row.token_sha256_hex.size() != 64) {
+      return InternalError("task_role_credentials: a bad token hash for task " + row.task_id);
+    }
+    TaskRole r;
+    r.role_arn = row.role_arn;
+    r.token_sha256_hex = row.token_sha256_hex;
+    roles_[row.task_id] = std::move(r);  // no session yet: the first request issues one
+  }
+  return OkStatus();
+}
 
 // The execution role as ECS uses it: its trust policy must let ecs-tasks.amazonaws.com assume
 // it; the session is named after the task, as on Fargate.
@@ -122,12 +137,14 @@ Result<ecs::ContainerEnvironment> TaskIdentity::EnvironmentFor(const ecs::Task& 
                        "ECS was unable to assume the role '" + task_role +
                            "' that was provided for this task: " + session.error().message);
     }
-    TaskRole r{task_role, core::HexEncode(ids_.RandomString(32, false)), *session};
+    std::string token = core::HexEncode(ids_.RandomString(32, false));
+    TaskRole r{task_role, core::Sha256Hex(token), *session};
+    BERTH_RETURN_IF_ERROR(store_.Put({task.id, task_role, r.token_sha256_hex}));
     std::string uri = endpoint_ + kCredentialsPath + task.id;
     for (const auto& c : doc["containerDefinitions"]) {
       auto& env = out[c.value("name", "")];
       env.emplace_back("AWS_CONTAINER_CREDENTIALS_FULL_URI", uri);
-      env.emplace_back("AWS_CONTAINER_AUTHORIZATION_TOKEN", r.token);
+      env.emplace_back("AWS_CONTAINER_AUTHORIZATION_TOKEN", token);
     }
     roles_[task.id] = std::move(r);
   }
@@ -140,7 +157,13 @@ int TaskIdentity::SessionSeconds(const std::string& role_arn) const {
   return role.ok() ? role->max_session_duration : 3600;
 }
 
-void TaskIdentity::Forget(const std::string& task_id) { roles_.erase(task_id); }
+void TaskIdentity::Forget(const std::string& task_id) {
+  if (roles_.erase(task_id) != 0) {
+    if (Status s = store_.Delete(task_id); !s.ok()) {
+      spdlog::warn("task {}: cannot forget its task role: {}", task_id, s.error().message);
+    }
+  }
+}
 
 bool TaskIdentity::IsCredentialsRequest(const api::HttpRequest& request) {
   return request.method == "GET" && request.Path().starts_with(kCredentialsPath);
@@ -149,9 +172,10 @@ bool TaskIdentity::IsCredentialsRequest(const api::HttpRequest& request) {
 api::HttpResponse TaskIdentity::ServeCredentials(const api::HttpRequest& request) {
   std::string task_id(request.Path().substr(std::string_view(kCredentialsPath).size()));
   auto it = roles_.find(task_id);
-  std::string_view token = request.Header("Authorization");
-  if (it == roles_.end() || token.size() != it->second.token.size() ||
-      CRYPTO_memcmp(token.data(), it->second.token.data(), token.size()) != 0) {
+  std::string token_sha256_hex = core::Sha256Hex(request.Header("Authorization"));
+  if (it == roles_.end() || it->second.token_sha256_hex.size() != token_sha256_hex.size() ||
+      CRYPTO_memcmp(token_sha256_hex.data(), it->second.token_sha256_hex.data(),
+                    token_sha256_hex.size()) != 0) {
     return JsonResponse(403, {{"code", "AccessDenied"},
                               {"message", "Unable to authenticate the credentials request"}});
   }

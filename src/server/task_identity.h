@@ -7,7 +7,9 @@
 // so an unmodified aws CLI or boto3 inside the task gets the role's temporary credentials from
 // berth (ServeCredentials) and is bound by the role's policies.
 //
-// Secret values and tokens live only in memory and in the containers' environment.
+// Secret values and tokens live only in memory and in the containers' environment; which task
+// holds which role survives a restart as the token's SHA-256 (TaskRoleStore), so running tasks
+// keep refreshing their credentials after berth restarts.
 
 #include <functional>
 #include <map>
@@ -18,6 +20,7 @@
 #include "core/id.h"
 #include "ecs/task_environment.h"
 #include "iam/iam_service.h"
+#include "server/task_role_store.h"
 
 namespace berth::server {
 
@@ -28,8 +31,10 @@ using SecretSource =
 
 class TaskIdentity final : public ecs::TaskEnvironmentProvider {
  public:
-  TaskIdentity(iam::IamService& iam, core::Clock& clock, core::IdSource& ids, std::string region,
-               std::string account_id);
+  TaskIdentity(iam::IamService& iam, TaskRoleStore& store, core::Clock& clock,
+               core::IdSource& ids, std::string region, std::string account_id);
+  // Loads the task roles of tasks started before a restart.
+  Status Open();
   void SetEndpoint(std::string endpoint) { endpoint_ = std::move(endpoint); }
   void SetSources(SecretSource ssm, SecretSource secrets_manager) {
     ssm_ = std::move(ssm);
@@ -47,13 +52,14 @@ class TaskIdentity final : public ecs::TaskEnvironmentProvider {
  private:
   struct TaskRole {
     std::string role_arn;
-    std::string token;
-    iam::Session session;  // renewed when close to expiry
+    std::string token_sha256_hex;
+    iam::Session session;  // renewed when close to expiry (after a restart: at the first call)
   };
   int SessionSeconds(const std::string& role_arn) const;
   Result<iam::Principal> ExecutionRole(const std::string& role_arn, const std::string& task_id);
 
   iam::IamService& iam_;
+  TaskRoleStore& store_;
   core::Clock& clock_;
   core::IdSource& ids_;
   std::string region_;

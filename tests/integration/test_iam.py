@@ -250,3 +250,48 @@ def test_iam_resources_carry_the_path_of_users_and_roles(server, name):
     with pytest.raises(user_iam.exceptions.ClientError) as e:
         user_iam.create_role(RoleName=name + "-x", AssumeRolePolicyDocument=trust)
     assert e.value.response["Error"]["Code"] == "AccessDenied"
+
+
+@pytest.mark.parametrize("cli", CLIS)
+def test_an_expired_session_token_is_refused_as_expired(own_server, cli, name):
+    """Temporary credentials stop working when they expire, with the error SDKs recognise
+    (ExpiredTokenException; ExpiredToken in the query protocol). The shortest session AWS allows
+    is 15 minutes, so the test moves the session's expiry into the past while the server is
+    stopped, as the clock would."""
+    import sqlite3
+    server = own_server
+    iam, sts = server.boto3("iam"), server.boto3("sts")
+    trust = policy({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:root"},
+                    "Action": "sts:AssumeRole"})
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)["Role"]
+    iam.put_role_policy(RoleName=name, PolicyName="all", PolicyDocument=policy(
+        {"Effect": "Allow", "Action": "*", "Resource": "*"}))
+    creds = sts.assume_role(RoleArn=role["Arn"], RoleSessionName="short",
+                            DurationSeconds=900)["Credentials"]
+    session = as_user(server, creds["AccessKeyId"], creds["SecretAccessKey"],
+                      creds["SessionToken"])
+    assert run(server, session, cli, "logs", "describe-log-groups").returncode == 0
+    port = server.port
+    server.stop()
+    db = sqlite3.connect(os.path.join(server.data_dir, "berth.db"))
+    doc = json.loads(db.execute("SELECT doc FROM iam_entities WHERE kind = 'session' AND key = ?",
+                                (creds["AccessKeyId"],)).fetchone()[0])
+    doc["expires_ms"] -= 901 * 1000  # the 15 minutes have passed
+    db.execute("UPDATE iam_entities SET doc = ? WHERE kind = 'session' AND key = ?",
+               (json.dumps(doc), creds["AccessKeyId"]))
+    db.commit()
+    db.close()
+    server.start(port=port)
+    expired = run(server, session, cli, "logs", "describe-log-groups")
+    assert expired.returncode != 0
+    assert "ExpiredTokenException" in expired.stderr
+    assert "The security token included in the request is expired" in expired.stderr
+    query = run(server, session, cli, "sts", "get-caller-identity")  # query protocol
+    assert query.returncode != 0 and "ExpiredToken" in query.stderr
+    import boto3
+    with pytest.raises(Exception) as e:
+        boto3.client("ecs", endpoint_url=server.endpoint, region_name=REGION,
+                     aws_access_key_id=creds["AccessKeyId"],
+                     aws_secret_access_key=creds["SecretAccessKey"],
+                     aws_session_token=creds["SessionToken"]).list_clusters()
+    assert e.value.response["Error"]["Code"] == "ExpiredTokenException"

@@ -76,3 +76,49 @@ def test_credentials_endpoint_refuses_a_wrong_token(server):
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(req, timeout=5)
     assert e.value.code == 403
+
+
+def test_task_role_credentials_survive_a_server_restart(own_server, name, tmp_path_factory):
+    """A running task keeps fetching its role's credentials after berth restarts (tasks keep
+    running across restarts); only the token's hash is in the data directory."""
+    import urllib.error
+    import urllib.request
+    from conftest import wait_for
+    server = own_server
+    iam = server.boto3("iam")
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST_ECS_TASKS)["Role"]
+    seen = tmp_path_factory.mktemp("task-out") / "env.txt"  # outside the data dir
+    server.aws("ecs", "register-task-definition", "--family", name, "--memory", "128",
+               "--task-role-arn", role["Arn"], "--container-definitions", json.dumps([
+                   {"name": "app", "image": "x", "command": ["sh", "-c",
+                    f'echo "$AWS_CONTAINER_CREDENTIALS_FULL_URI $AWS_CONTAINER_AUTHORIZATION_TOKEN"'
+                    f' > {seen}.tmp && mv {seen}.tmp {seen}; sleep 60']}]))
+    arn = server.aws("ecs", "run-task", "--task-definition", name)["tasks"][0]["taskArn"]
+    wait_for(lambda: seen.exists() and seen.read_text().strip(), what="the task's environment")
+    uri, token = seen.read_text().split()
+
+    def fetch(auth):
+        req = urllib.request.Request(uri, headers={"Authorization": auth})
+        return json.loads(urllib.request.urlopen(req, timeout=5).read())
+
+    before = fetch(token)
+    port = server.port
+    server.stop()
+    for root, _, files in os.walk(server.data_dir):
+        for f in files:
+            if f != "server.log":
+                assert token.encode() not in open(os.path.join(root, f), "rb").read(), f
+    server.start(port=port)
+    after = fetch(token)
+    assert after["RoleArn"] == role["Arn"]
+    import boto3
+    who = boto3.client("sts", endpoint_url=server.endpoint, region_name="us-east-1",
+                       aws_access_key_id=after["AccessKeyId"],
+                       aws_secret_access_key=after["SecretAccessKey"],
+                       aws_session_token=after["Token"]).get_caller_identity()
+    assert who["Arn"].endswith(f"assumed-role/{name}/{arn.rsplit('/', 1)[1]}")
+    assert before["AccessKeyId"].startswith("ASIA")
+    with pytest.raises(urllib.error.HTTPError) as e:
+        fetch(token[:-1] + ("0" if token[-1] != "0" else "1"))
+    assert e.value.code == 403
+    server.aws("ecs", "stop-task", "--task", arn)
