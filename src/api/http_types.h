@@ -13,6 +13,8 @@ struct HttpRequest {
   std::string method;
   std::string target;  // raw request-target: path plus "?query", percent-encoded as received
   std::vector<std::pair<std::string, std::string>> headers;
+  // HttpServer leaves at least 64 bytes of capacity after the body (simdjson's padding), so a
+  // decoder may read past its end without copying it.
   std::string body;
 
   // First header with this name (case-insensitive), or empty.

@@ -53,7 +53,8 @@ using JsonOperation = std::function<Result<JsonReply>(const ApiContext&, const n
 // An operation that decodes its own JSON body (bulk data such as PutLogEvents, where a fast
 // parser matters). Used for the awsJson protocols; rpc-v2-cbor requests still go through the
 // JsonOperation of the same name.
-using RawJsonOperation = std::function<Result<JsonReply>(const ApiContext&, std::string_view)>;
+// `body` is HttpRequest::body (with its spare capacity, see there).
+using RawJsonOperation = std::function<Result<JsonReply>(const ApiContext&, const std::string& body)>;
 using QueryParams = std::map<std::string, std::string>;
 using QueryOperation = std::function<Result<std::string>(const ApiContext&, const QueryParams&)>;
 

@@ -154,7 +154,7 @@ JsonService MakeLogsHandlers(logs::LogsService& logs) {
   // JSON protocols: the fast decoder; rpc-v2-cbor (not spoken by Logs clients today): the
   // generic path.
   s.raw_operations["PutLogEvents"] = [&logs, put_reply](const ApiContext&,
-                                                        std::string_view body) -> Result<JsonReply> {
+                                                        const std::string& body) -> Result<JsonReply> {
     BERTH_TRY(PutLogEventsInput in, ParsePutLogEvents(body));
     BERTH_TRY(logs::PutResult r, logs.PutLogEvents(in.group, in.stream, in.events));
     return put_reply(r);

@@ -17,8 +17,15 @@ Error Malformed(const std::string& what) {
 }
 }  // namespace
 
-Result<PutLogEventsInput> ParsePutLogEvents(std::string_view body) {
-  simdjson::padded_string padded(body);
+Result<PutLogEventsInput> ParsePutLogEvents(const std::string& body) {
+  simdjson::padded_string copy;
+  simdjson::padded_string_view padded;
+  if (body.capacity() - body.size() >= simdjson::SIMDJSON_PADDING) {
+    padded = simdjson::padded_string_view(body.data(), body.size(), body.capacity());
+  } else {
+    copy = simdjson::padded_string(body);
+    padded = copy;
+  }
   thread_local simdjson::ondemand::parser parser;
   PutLogEventsInput in;
   bool have_events = false;

@@ -17,7 +17,8 @@ struct PutLogEventsInput {
 };
 
 // SerializationException for malformed JSON or wrong types; InvalidParameterException for
-// missing members.
-Result<PutLogEventsInput> ParsePutLogEvents(std::string_view body);
+// missing members. Parses in place when `body` has simdjson's padding as spare capacity (as
+// HttpServer's bodies do), else from a padded copy.
+Result<PutLogEventsInput> ParsePutLogEvents(const std::string& body);
 
 }  // namespace berth::api
