@@ -1342,6 +1342,15 @@ const Tags* ElbService::TagsOf(const std::string& arn) const {
   return const_cast<ElbService*>(this)->TagsOf(arn);
 }
 
+Status ElbService::CheckTaggable(const std::vector<std::string>& arns) const {
+  for (const std::string& arn : arns) {
+    if (TagsOf(arn) == nullptr) {
+      return NotFoundFor(arn);
+    }
+  }
+  return OkStatus();
+}
+
 Status ElbService::AddTags(const std::vector<std::string>& arns, const Tags& tags) {
   std::set<std::string> seen;
   for (const auto& [k, v] : tags) {
@@ -1349,11 +1358,11 @@ Status ElbService::AddTags(const std::vector<std::string>& arns, const Tags& tag
       return errors::DuplicateTagKeys(k);
     }
   }
+  // Every ARN is checked before any resource changes: a call fails as a whole.
+  BERTH_RETURN_IF_ERROR(CheckTaggable(arns));
+  std::vector<std::pair<Tags*, Tags>> updates;
   for (const std::string& arn : arns) {
     Tags* current = TagsOf(arn);
-    if (current == nullptr) {
-      return NotFoundFor(arn);
-    }
     Tags merged = *current;
     for (const auto& [k, v] : tags) {
       auto pos = std::find_if(merged.begin(), merged.end(), [&](const auto& p) { return p.first == k; });
@@ -1367,6 +1376,9 @@ Status ElbService::AddTags(const std::vector<std::string>& arns, const Tags& tag
       return MakeError(ErrorKind::LimitExceeded, "TooManyTags",
                        "You've reached the limit on the number of tags for this resource");
     }
+    updates.emplace_back(current, std::move(merged));
+  }
+  for (auto& [current, merged] : updates) {
     *current = std::move(merged);
   }
   return PutAndPublish();
@@ -1374,11 +1386,9 @@ Status ElbService::AddTags(const std::vector<std::string>& arns, const Tags& tag
 
 Status ElbService::RemoveTags(const std::vector<std::string>& arns,
                               const std::vector<std::string>& keys) {
+  BERTH_RETURN_IF_ERROR(CheckTaggable(arns));
   for (const std::string& arn : arns) {
     Tags* current = TagsOf(arn);
-    if (current == nullptr) {
-      return errors::LoadBalancerNotFound();
-    }
     std::erase_if(*current, [&](const auto& p) {
       return std::find(keys.begin(), keys.end(), p.first) != keys.end();
     });

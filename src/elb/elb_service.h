@@ -128,6 +128,8 @@ class ElbService {
   Result<uint16_t> OpenSocket(const Listener& listener);
   int BoundPortFor(int port) const;
   Tags* TagsOf(const std::string& arn);
+  // The not-found error of the first ARN that names no taggable resource.
+  Status CheckTaggable(const std::vector<std::string>& arns) const;
   const Tags* TagsOf(const std::string& arn) const;
   std::string NewHexId();
 

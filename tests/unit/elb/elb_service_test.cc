@@ -342,5 +342,20 @@ TEST_F(ElbServiceTest, TagsOnEveryKind) {
   EXPECT_EQ(svc_->DescribeTags({tg.arn + "x"}).error().aws_code, "TargetGroupNotFound");
 }
 
+TEST_F(ElbServiceTest, TagCallsNameTheMissingKindAndChangeNothingWhenOneArnIsUnknown) {
+  LoadBalancer lb = MakeLb();
+  TargetGroup tg = MakeTg();
+  ASSERT_TRUE(svc_->AddTags({lb.arn}, {{"team", "web"}}).ok());
+  EXPECT_EQ(svc_->RemoveTags({tg.arn + "x"}, {"team"}).error().aws_code, "TargetGroupNotFound");
+  EXPECT_EQ(svc_->AddTags({lb.arn, tg.arn + "x"}, {{"env", "dev"}}).error().aws_code,
+            "TargetGroupNotFound");
+  EXPECT_EQ(svc_->RemoveTags({lb.arn, tg.arn + "x"}, {"team"}).error().aws_code,
+            "TargetGroupNotFound");
+  auto tags = svc_->DescribeTags({lb.arn});
+  ASSERT_TRUE(tags.ok());
+  ASSERT_EQ(tags->at(0).second.size(), 1u);  // neither the env tag added nor team removed
+  EXPECT_EQ(tags->at(0).second[0].first, "team");
+}
+
 }  // namespace
 }  // namespace berth::elb
