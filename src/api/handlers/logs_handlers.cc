@@ -2,6 +2,7 @@
 
 #include "api/handlers/handlers.h"
 #include "api/handlers/logs_put_events.h"
+#include "api/protocol/json_writer.h"
 #include "logs/logs_errors.h"
 #include "logs/logs_service.h"
 
@@ -183,14 +184,21 @@ JsonService MakeLogsHandlers(logs::LogsService& logs) {
     req.limit = in.value("limit", 10000);
     req.start_from_head = in.value("startFromHead", false);
     BERTH_TRY(logs::GetEventsResult r, logs.GetLogEvents(req));
-    json events = json::array();
+    // Up to 10,000 events a page: written straight to text (JsonWriter), which is several times
+    // faster than building and dumping an nlohmann tree of them.
+    JsonWriter w;
+    w.BeginObject().Key("events").BeginArray();
     for (const logs::OutputEvent& e : r.events) {
-      events.push_back(
-          {{"timestamp", e.timestamp_ms}, {"message", e.message}, {"ingestionTime", e.ingestion_ms}});
+      w.BeginObject()
+          .Key("timestamp").Int(e.timestamp_ms)
+          .Key("message").String(e.message)
+          .Key("ingestionTime").Int(e.ingestion_ms)
+          .EndObject();
     }
-    return json{{"events", events},
-                {"nextForwardToken", r.next_forward_token},
-                {"nextBackwardToken", r.next_backward_token}};
+    w.EndArray()
+        .Key("nextForwardToken").String(r.next_forward_token)
+        .Key("nextBackwardToken").String(r.next_backward_token);
+    return JsonReply::Raw(w.EndObject().Take());
   };
   ops["FilterLogEvents"] = [&logs](const ApiContext&, const json& in) -> Result<JsonReply> {
     logs::FilterEventsRequest req;
@@ -203,21 +211,27 @@ JsonService MakeLogsHandlers(logs::LogsService& logs) {
     req.next_token = Str(in, "nextToken");
     req.limit = in.value("limit", 10000);
     BERTH_TRY(logs::FilterEventsResult r, logs.FilterLogEvents(req));
-    json events = json::array();
+    JsonWriter w;
+    w.BeginObject().Key("events").BeginArray();
     for (const logs::OutputEvent& e : r.events) {
-      events.push_back({{"logStreamName", e.stream},
-                        {"timestamp", e.timestamp_ms},
-                        {"message", e.message},
-                        {"ingestionTime", e.ingestion_ms},
-                        {"eventId", e.event_id}});
+      w.BeginObject()
+          .Key("logStreamName").String(e.stream)
+          .Key("timestamp").Int(e.timestamp_ms)
+          .Key("message").String(e.message)
+          .Key("ingestionTime").Int(e.ingestion_ms)
+          .Key("eventId").String(e.event_id)
+          .EndObject();
     }
-    json searched = json::array();
+    w.EndArray().Key("searchedLogStreams").BeginArray();
     for (const std::string& name : r.searched_streams) {
-      searched.push_back({{"logStreamName", name}, {"searchedCompletely", true}});
+      w.BeginObject().Key("logStreamName").String(name).Key("searchedCompletely").Bool(true);
+      w.EndObject();
     }
-    json out = {{"events", events}, {"searchedLogStreams", searched}};
-    if (!r.next_token.empty()) out["nextToken"] = r.next_token;
-    return out;
+    w.EndArray();
+    if (!r.next_token.empty()) {
+      w.Key("nextToken").String(r.next_token);
+    }
+    return JsonReply::Raw(w.EndObject().Take());
   };
 
   ops["TagResource"] = [&logs](const ApiContext&, const json& in) -> Result<JsonReply> {
