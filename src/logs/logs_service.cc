@@ -426,11 +426,16 @@ Status LogsService::Ingest(LogGroup& group, LogStream& stream, std::vector<LogEv
     return OkStatus();
   }
   int64_t bytes = 0;
-  for (size_t i = 0; i < events.size(); i += LogStore::kMaxBlockEvents) {
-    std::vector<LogEvent> chunk(
-        events.begin() + static_cast<std::ptrdiff_t>(i),
-        events.begin() + static_cast<std::ptrdiff_t>(std::min(events.size(), i + LogStore::kMaxBlockEvents)));
-    BERTH_RETURN_IF_ERROR(store_.Append(group.id, chunk));
+  if (events.size() <= LogStore::kMaxBlockEvents) {
+    BERTH_RETURN_IF_ERROR(store_.Append(group.id, events));  // every PutLogEvents batch: no copy
+  } else {
+    for (size_t i = 0; i < events.size(); i += LogStore::kMaxBlockEvents) {
+      std::vector<LogEvent> chunk(
+          events.begin() + static_cast<std::ptrdiff_t>(i),
+          events.begin() +
+              static_cast<std::ptrdiff_t>(std::min(events.size(), i + LogStore::kMaxBlockEvents)));
+      BERTH_RETURN_IF_ERROR(store_.Append(group.id, chunk));
+    }
   }
   LogStream updated = stream;
   for (const LogEvent& e : events) {
@@ -446,7 +451,7 @@ Status LogsService::Ingest(LogGroup& group, LogStream& stream, std::vector<LogEv
 }
 
 Result<PutResult> LogsService::PutLogEvents(const std::string& group, const std::string& stream,
-                                            const std::vector<InputEvent>& events) {
+                                            std::vector<InputEvent> events) {
   if (events.empty() || static_cast<int>(events.size()) > kMaxBatchEvents) {
     return errors::InvalidParameter(
         "The number of log events in a batch must be between 1 and 10000.");
@@ -483,7 +488,7 @@ Result<PutResult> LogsService::PutLogEvents(const std::string& group, const std:
   std::vector<LogEvent> accepted;
   accepted.reserve(events.size());
   for (size_t i = 0; i < events.size(); ++i) {
-    const InputEvent& e = events[i];
+    InputEvent& e = events[i];
     int idx = static_cast<int>(i);
     if (e.timestamp_ms > now + 2 * kHourMs) {
       if (!result.too_new_start) {
@@ -499,7 +504,7 @@ Result<PutResult> LogsService::PutLogEvents(const std::string& group, const std:
       result.too_old_end = idx;
       continue;
     }
-    accepted.push_back({st->id, e.timestamp_ms, now, e.message});
+    accepted.push_back({st->id, e.timestamp_ms, now, std::move(e.message)});
   }
   BERTH_RETURN_IF_ERROR(Ingest(*g, *st, std::move(accepted)));
   return result;

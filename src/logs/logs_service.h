@@ -123,7 +123,7 @@ class LogsService {
   // chronological, spanning ≤ 24 h; events > 2 h in the future, > 14 days old or past the
   // group's retention are skipped and reported in the result.
   Result<PutResult> PutLogEvents(const std::string& group, const std::string& stream,
-                                 const std::vector<InputEvent>& events);
+                                 std::vector<InputEvent> events);
   Result<GetEventsResult> GetLogEvents(const GetEventsRequest& request);
   Result<FilterEventsResult> FilterLogEvents(const FilterEventsRequest& request);
 

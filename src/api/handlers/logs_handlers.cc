@@ -157,7 +157,7 @@ JsonService MakeLogsHandlers(logs::LogsService& logs) {
   s.raw_operations["PutLogEvents"] = [&logs, put_reply](const ApiContext&,
                                                         const std::string& body) -> Result<JsonReply> {
     BERTH_TRY(PutLogEventsInput in, ParsePutLogEvents(body));
-    BERTH_TRY(logs::PutResult r, logs.PutLogEvents(in.group, in.stream, in.events));
+    BERTH_TRY(logs::PutResult r, logs.PutLogEvents(in.group, in.stream, std::move(in.events)));
     return put_reply(r);
   };
   ops["PutLogEvents"] = [&logs, put_reply](const ApiContext&, const json& in) -> Result<JsonReply> {
@@ -171,7 +171,7 @@ JsonService MakeLogsHandlers(logs::LogsService& logs) {
     for (const json& e : in.at("logEvents")) {
       events.push_back({e.at("timestamp").get<int64_t>(), e.at("message").get<std::string>()});
     }
-    BERTH_TRY(logs::PutResult r, logs.PutLogEvents(group, stream, events));
+    BERTH_TRY(logs::PutResult r, logs.PutLogEvents(group, stream, std::move(events)));
     return put_reply(r);
   };
   ops["GetLogEvents"] = [&logs](const ApiContext&, const json& in) -> Result<JsonReply> {
