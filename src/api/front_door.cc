@@ -67,6 +67,27 @@ HttpResponse FrontDoor::TooLarge(const HttpRequest& head) {
                      ids_.NewUuid());
 }
 
+std::future<DecodedOperation> FrontDoor::DecodeEarly(const ProtocolRequest& pr,
+                                                     const HttpRequest& req) {
+  // Below this, handing the body to another thread costs more than the overlap saves.
+  constexpr size_t kEarlyDecodeBytes = 128 * 1024;
+  if (req.body.size() < kEarlyDecodeBytes ||
+      (pr.protocol != Protocol::AwsJson10 && pr.protocol != Protocol::AwsJson11)) {
+    return {};
+  }
+  const JsonService* service = services_.FindJsonByTarget(pr.target_prefix);
+  if (service == nullptr) {
+    return {};
+  }
+  auto raw = service->raw_operations.find(pr.operation);
+  if (raw == service->raw_operations.end()) {
+    return {};
+  }
+  const std::string* body = &req.body;
+  const RawJsonOperation* decode = &raw->second;
+  return decoder_.Submit([decode, body] { return (*decode)(*body); });
+}
+
 HttpResponse FrontDoor::Handle(HttpRequest& req) {
   auto started = std::chrono::steady_clock::now();
   ApiContext ctx;
@@ -75,6 +96,16 @@ HttpResponse FrontDoor::Handle(HttpRequest& req) {
   ctx.account_id = account_id_;
   ProtocolRequest pr = DetectProtocol(req);
   ctx.protocol = pr.protocol;
+  std::future<DecodedOperation> early = DecodeEarly(pr, req);
+  // The decoder reads req.body: whatever path this call returns by, wait for it first.
+  struct JoinEarly {
+    std::future<DecodedOperation>& f;
+    ~JoinEarly() {
+      if (f.valid()) {
+        f.wait();
+      }
+    }
+  } join_early{early};
 
   HttpRequestView view;
   view.method = req.method;
@@ -108,7 +139,8 @@ HttpResponse FrontDoor::Handle(HttpRequest& req) {
 
   HttpResponse res;
   try {
-    res = pr.protocol == Protocol::Query ? HandleQuery(pr, ctx, req) : HandleJson(pr, ctx, req);
+    res = pr.protocol == Protocol::Query ? HandleQuery(pr, ctx, req)
+                                         : HandleJson(pr, ctx, req, early);
   } catch (const json::exception& e) {
     // A value of the wrong type reached a handler: the request is malformed, as AWS's own
     // deserializer would say.
@@ -129,7 +161,8 @@ HttpResponse FrontDoor::Handle(HttpRequest& req) {
   return res;
 }
 
-HttpResponse FrontDoor::HandleJson(const ProtocolRequest& pr, ApiContext& ctx, HttpRequest& req) {
+HttpResponse FrontDoor::HandleJson(const ProtocolRequest& pr, ApiContext& ctx, HttpRequest& req,
+                                   std::future<DecodedOperation>& early) {
   const JsonService* service = services_.FindJson(ctx.service);
   if (service == nullptr) {
     return RenderError(pr.protocol,
@@ -162,7 +195,8 @@ HttpResponse FrontDoor::HandleJson(const ProtocolRequest& pr, ApiContext& ctx, H
       if (Status s = Authorize(ctx, service->iam_prefix, pr.operation, {"*"}); !s.ok()) {
         return RenderError(pr.protocol, s.error(), ctx.request_id, service->error_style);
       }
-      Result<JsonReply> out = raw->second(ctx, req.body);
+      DecodedOperation run = early.valid() ? early.get() : raw->second(req.body);
+      Result<JsonReply> out = run(ctx);
       if (!out.ok()) {
         return RenderError(pr.protocol, out.error(), ctx.request_id, service->error_style);
       }

@@ -4,9 +4,14 @@
 //   detect protocol -> verify SigV4 -> find service (credential scope) and operation
 //     -> decode body -> call the operation -> encode the result or render the error
 //
+// A large body of a raw operation (PutLogEvents) is decoded on a worker thread while the loop
+// thread verifies the signature; the operation itself still runs only once the call is
+// verified and authorized.
+//
 // Nothing is served unsigned. Any failure answers with the protocol's error envelope, and an
 // exception escaping a handler (a bug) becomes a 500 without taking the server down.
 
+#include <future>
 #include <string>
 
 #include "api/http_types.h"
@@ -14,6 +19,7 @@
 #include "api/sigv4.h"
 #include "core/clock.h"
 #include "core/id.h"
+#include "core/worker_thread.h"
 
 namespace berth::api {
 
@@ -46,7 +52,12 @@ class FrontDoor {
   HttpResponse TooLarge(const HttpRequest& head);
 
  private:
-  HttpResponse HandleJson(const ProtocolRequest& pr, ApiContext& ctx, HttpRequest& req);
+  // `early`: the body's decoding, already running on the decoder (large raw-operation bodies).
+  HttpResponse HandleJson(const ProtocolRequest& pr, ApiContext& ctx, HttpRequest& req,
+                          std::future<DecodedOperation>& early);
+  // Starts decoding a large body of a raw operation on the decoder thread, so that it overlaps
+  // with the signature check; an invalid future otherwise.
+  std::future<DecodedOperation> DecodeEarly(const ProtocolRequest& pr, const HttpRequest& req);
   HttpResponse HandleQuery(const ProtocolRequest& pr, ApiContext& ctx, HttpRequest& req);
 
   const ServiceRegistry& services_;
@@ -63,6 +74,7 @@ class FrontDoor {
   std::string account_id_;
   Authorizer* authorizer_ = nullptr;
   std::string root_access_key_id_;
+  core::WorkerThread decoder_;
 };
 
 // Maps SigV4's generic error codes to the protocol's own (query services say

@@ -50,11 +50,16 @@ struct JsonReply {
 };
 
 using JsonOperation = std::function<Result<JsonReply>(const ApiContext&, const nlohmann::json&)>;
+// The rest of an operation whose body is decoded: runs on the loop thread after the signature
+// and IAM checks (and returns the decoding error, if decoding failed).
+using DecodedOperation = std::function<Result<JsonReply>(const ApiContext&)>;
 // An operation that decodes its own JSON body (bulk data such as PutLogEvents, where a fast
 // parser matters). Used for the awsJson protocols; rpc-v2-cbor requests still go through the
-// JsonOperation of the same name.
-// `body` is HttpRequest::body (with its spare capacity, see there).
-using RawJsonOperation = std::function<Result<JsonReply>(const ApiContext&, const std::string& body)>;
+// JsonOperation of the same name. `body` is HttpRequest::body (with its spare capacity, see
+// there). Decoding must be pure and thread-safe: for a large body the front door decodes on a
+// worker thread while the loop thread verifies the signature (hashing a 1 MiB body costs about
+// what decoding it does), and drops the result when the request is refused.
+using RawJsonOperation = std::function<DecodedOperation(const std::string& body)>;
 using QueryParams = std::map<std::string, std::string>;
 using QueryOperation = std::function<Result<std::string>(const ApiContext&, const QueryParams&)>;
 
@@ -94,6 +99,18 @@ class ServiceRegistry {
   const JsonService* FindJson(const std::string& signing_name) const {
     auto it = json_.find(signing_name);
     return it == json_.end() ? nullptr : &it->second;
+  }
+  // The JSON service that answers X-Amz-Target prefix `target_prefix`, known before the
+  // signature (which names the signing name) is checked.
+  const JsonService* FindJsonByTarget(std::string_view target_prefix) const {
+    for (const auto& [name, service] : json_) {
+      for (const std::string& p : service.target_prefixes) {
+        if (p == target_prefix) {
+          return &service;
+        }
+      }
+    }
+    return nullptr;
   }
   const QueryService* FindQuery(const std::string& signing_name) const {
     auto it = query_.find(signing_name);

@@ -300,3 +300,42 @@ def test_put_log_events_bad_bodies(server, unchanged, body, code):
                              service="logs")
     assert status == 400
     assert json.loads(data)["__type"] == code
+
+
+def test_large_put_log_events_is_decoded_early_but_stored_only_when_signed(server, name):
+    """A PutLogEvents body over 128 KiB is decoded on a worker thread while the signature is
+    checked: a tampered batch, one signed with an unknown key and one whose signer lacks
+    logs:PutLogEvents are all refused, and none of their events is stored."""
+    logs = server.boto3("logs")
+    logs.create_log_group(logGroupName=name)
+    logs.create_log_stream(logGroupName=name, logStreamName="s")
+    import time
+    now = int(time.time() * 1000)
+    events = [{"timestamp": now, "message": json.dumps({"i": i, "pad": "x" * 200})}
+              for i in range(1000)]
+    body = json.dumps({"logGroupName": name, "logStreamName": "s", "logEvents": events}).encode()
+    assert len(body) > 200 * 1024
+    headers = {"X-Amz-Target": "Logs_20140328.PutLogEvents",
+               "Content-Type": "application/x-amz-json-1.1"}
+    k, s = server.credentials
+    req = botocore.awsrequest.AWSRequest(method="POST", url=server.endpoint + "/", data=body,
+                                         headers=headers)
+    botocore.auth.SigV4Auth(botocore.credentials.Credentials(k, s), "logs", "us-east-1").add_auth(req)
+    tampered = body[:-200] + body[-200:].replace(b"x", b"y", 1)
+    assert tampered != body
+    status, _, data = send(server, "POST", "/", tampered, dict(req.headers))
+    assert json.loads(data)["__type"] == "InvalidSignatureException"
+    status, _, data = signed(server, body, headers, service="logs", key="AKIAUNKNOWN0000000000")
+    assert json.loads(data)["__type"] == "UnrecognizedClientException"
+    iam = server.boto3("iam")
+    iam.create_user(UserName=name)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    status, _, data = signed(server, body, headers, service="logs", key=key["AccessKeyId"],
+                             secret=key["SecretAccessKey"])
+    assert json.loads(data)["__type"] == "AccessDeniedException"
+    assert logs.get_log_events(logGroupName=name, logStreamName="s")["events"] == []
+    # The same batch, signed as it is, is stored whole.
+    status, _, data = send(server, "POST", "/", body, dict(req.headers))
+    assert status == 200, data
+    got = logs.get_log_events(logGroupName=name, logStreamName="s", startFromHead=True)["events"]
+    assert len(got) == 1000 and json.loads(got[-1]["message"])["i"] == 999

@@ -154,11 +154,16 @@ JsonService MakeLogsHandlers(logs::LogsService& logs) {
   };
   // JSON protocols: the fast decoder; rpc-v2-cbor (not spoken by Logs clients today): the
   // generic path.
-  s.raw_operations["PutLogEvents"] = [&logs, put_reply](const ApiContext&,
-                                                        const std::string& body) -> Result<JsonReply> {
-    BERTH_TRY(PutLogEventsInput in, ParsePutLogEvents(body));
-    BERTH_TRY(logs::PutResult r, logs.PutLogEvents(in.group, in.stream, std::move(in.events)));
-    return put_reply(r);
+  s.raw_operations["PutLogEvents"] = [&logs, put_reply](const std::string& body) -> DecodedOperation {
+    auto in = std::make_shared<Result<PutLogEventsInput>>(ParsePutLogEvents(body));
+    return [&logs, put_reply, in](const ApiContext&) -> Result<JsonReply> {
+      if (!in->ok()) {
+        return in->error();
+      }
+      BERTH_TRY(logs::PutResult r,
+                logs.PutLogEvents((*in)->group, (*in)->stream, std::move((*in)->events)));
+      return put_reply(r);
+    };
   };
   ops["PutLogEvents"] = [&logs, put_reply](const ApiContext&, const json& in) -> Result<JsonReply> {
     BERTH_TRY(std::string group, Required(in, "logGroupName"));
