@@ -13,12 +13,14 @@ flags=(-std=c++20 -O1 -g -march=x86-64-v3 -fsanitize=fuzzer,address,undefined
 if ! dpkg -s libzstd-dev libboost-dev >/dev/null 2>&1; then
   apt-get install -y -qq libzstd-dev libboost-dev >/dev/null
 fi
-clang++ "${flags[@]}" tests/fuzz/filter_pattern_fuzz.cc src/logs/filter_pattern.cc -lsimdjson \
-  -o "$out/filter_pattern_fuzz"
-clang++ "${flags[@]}" tests/fuzz/segment_fuzz.cc src/logs/segment.cc -lzstd -o "$out/segment_fuzz"
+# logs: filter patterns (and MayMatch's soundness on clusters), the segment and block reader.
+clang++ "${flags[@]}" -mpclmul tests/fuzz/filter_pattern_fuzz.cc src/logs/filter_pattern.cc \
+  src/logs/block_clusters.cc src/logs/trigram_bitmap.cc -lsimdjson -o "$out/filter_pattern_fuzz"
+clang++ "${flags[@]}" -mpclmul tests/fuzz/segment_fuzz.cc src/logs/segment.cc \
+  src/logs/block_clusters.cc src/logs/trigram_bitmap.cc -lsimdjson -lzstd -o "$out/segment_fuzz"
 # elb proxy: request-head parsing, rule matching, head rewriting, chunked framing.
 clang++ "${flags[@]}" tests/fuzz/proxy_parse_fuzz.cc src/elb/proxy/http_parse.cc \
-  src/elb/proxy/head_rewrite.cc src/elb/proxy/rule_match.cc src/elb/proxy/sticky.cc \
+  src/elb/proxy/head_rewrite.cc src/elb/proxy/rule_match.cc src/elb/proxy/sticky.cc src/core/text.cc \
   -o "$out/proxy_parse_fuzz"
 # kms: ciphertext blob parsing, authentication and round trips.
 clang++ "${flags[@]}" tests/fuzz/kms_blob_fuzz.cc src/kms/crypto.cc src/core/hex.cc \

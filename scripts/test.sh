@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds, and runs every test: GoogleTest unit tests (ctest), then the
-# integration tests (pytest) that drive a real berth server with the aws CLIs and boto3.
-# Exits non-zero on any failure; the last line is pytest's summary.
+# integration tests (pytest) that drive a real berth server with the aws CLIs and boto3, then
+# each libFuzzer target for a few seconds.
+# Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -10,3 +11,6 @@ scripts/build.sh
 # Debian's python has pytest and boto3 1.26; the machine's pip python and CLI v1 are found by
 # the tests themselves on PATH.
 /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration "$@"
+# The libFuzzer targets, briefly: keeps them building as the code moves (scripts/fuzz.sh for
+# longer runs).
+scripts/fuzz.sh 10
