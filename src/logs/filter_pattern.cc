@@ -867,6 +867,9 @@ struct FilterPattern::Impl {
   int ellipsis = -1;  // slot index of "...", or -1
 
   std::vector<std::string> required;
+  // TrigramBitmap::NeedleTrigrams of each `required` string and of each any_of term, for
+  // MayMatch (computed once by Parse).
+  std::vector<std::vector<uint16_t>> required_trigrams, any_of_trigrams;
 };
 
 namespace {
@@ -2104,6 +2107,12 @@ Result<FilterPattern> FilterPattern::Parse(std::string_view pattern) {
             req.end());
   std::sort(req.begin(), req.end());
   req.erase(std::unique(req.begin(), req.end()), req.end());
+  for (const std::string& r : req) {
+    impl->required_trigrams.push_back(TrigramBitmap::NeedleTrigrams(r));
+  }
+  for (const Needle& n : impl->any_of) {
+    impl->any_of_trigrams.push_back(TrigramBitmap::NeedleTrigrams(n.text()));
+  }
   return FilterPattern(std::shared_ptr<const Impl>(std::move(impl)));
 }
 
@@ -2133,16 +2142,16 @@ bool FilterPattern::MayMatch(const ClusterFacts& facts) const {
     return false;
   }
   if (facts.trigrams != nullptr) {
-    for (const std::string& r : p.required) {
-      if (!facts.trigrams->MayContain(r)) {
+    for (const std::vector<uint16_t>& r : p.required_trigrams) {
+      if (!facts.trigrams->MayContainAll(r)) {
         return false;
       }
     }
     // `?a ?b`: some alternative must be present.
     if (p.kind == Impl::Kind::Terms && !p.any_of.empty() && !p.any_of_always) {
       bool any = false;
-      for (const Needle& n : p.any_of) {
-        any = any || facts.trigrams->MayContain(n.text());
+      for (const std::vector<uint16_t>& t : p.any_of_trigrams) {
+        any = any || facts.trigrams->MayContainAll(t);
       }
       if (!any) {
         return false;

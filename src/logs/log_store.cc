@@ -24,11 +24,13 @@ Result<std::vector<LogEvent>> ReadBlockAt(int fd, const BlockRef& ref, std::stri
 // a syscall costs about as much as copying this much from the page cache.
 constexpr uint64_t kReadGapBytes = 16 << 10;
 
-// Reads and decodes the frames of `selected` (clusters of `ref`, in frame order), and returns
-// their events ordered by index in the block. `buffer` is reused across calls.
+// Reads and decodes the frames of `selected` (clusters of `ref`, in frame order) into
+// events[0..*used), and sets `order` to their positions sorted by index in the block. `buffer`,
+// `events` and `order` are reused across calls (and so are the events' string buffers).
 Status ReadClustersAt(int fd, const BlockRef& ref, const std::vector<const ClusterInfo*>& selected,
-                      std::string& buffer, std::vector<IndexedEvent>& events) {
-  events.clear();
+                      std::string& buffer, std::vector<IndexedEvent>& events, size_t* used,
+                      std::vector<uint32_t>& order) {
+  *used = 0;
   const int64_t frames_at = ref.offset + ref.head_size;
   size_t i = 0;
   while (i < selected.size()) {
@@ -47,14 +49,16 @@ Status ReadClustersAt(int fd, const BlockRef& ref, const std::vector<const Clust
     }
     for (size_t k = i; k < j; ++k) {
       const ClusterInfo& c = *selected[k];
-      BERTH_RETURN_IF_ERROR(DecodeClusterFrame(
+      BERTH_RETURN_IF_ERROR(DecodeClusterFrameInto(
           std::string_view(buffer).substr(c.frame_offset - begin, c.frame_size), c, ref.count,
-          &events));
+          &events, used));
     }
     i = j;
   }
-  std::sort(events.begin(), events.end(),
-            [](const IndexedEvent& a, const IndexedEvent& b) { return a.index < b.index; });
+  order.resize(*used);
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(),
+            [&events](uint32_t a, uint32_t b) { return events[a].index < events[b].index; });
   return OkStatus();
 }
 }  // namespace
@@ -201,7 +205,10 @@ Status LogStore::ScanImpl(int64_t group_id, const std::vector<BlockRef>& blocks,
   const std::vector<int64_t>* only_streams = filter.only_streams;
   std::string buffer;
   std::vector<const ClusterInfo*> selected;
-  std::vector<IndexedEvent> part;
+  // Per thread and reused across scans: decoded events keep their string buffers.
+  thread_local std::vector<IndexedEvent> part;
+  thread_local std::vector<uint32_t> order;
+  size_t used = 0;
   std::vector<LogEvent> whole;
   for (size_t b = from.block; b < blocks.size(); ++b) {
     const BlockRef& ref = blocks[b];
@@ -255,12 +262,13 @@ Status LogStore::ScanImpl(int64_t group_id, const std::vector<BlockRef>& blocks,
       return true;
     };
     if (partial) {
-      Status st = ReadClustersAt(fd, ref, selected, buffer, part);
+      Status st = ReadClustersAt(fd, ref, selected, buffer, part, &used, order);
       if (!st.ok()) {
         close_fd();
         return st;
       }
-      for (const IndexedEvent& e : part) {
+      for (uint32_t k : order) {
+        const IndexedEvent& e = part[k];
         if (e.index >= first && !offer(e.event, e.index)) {
           close_fd();
           return OkStatus();

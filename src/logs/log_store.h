@@ -44,7 +44,8 @@ class LogStore {
   // within the group: its block's position and its index in the block); `visit` returns false
   // to stop early. With a `filter`, blocks and clusters that cannot hold a wanted event are
   // skipped unread (see ScanFilter): only BLK3 blocks have clusters. Cluster tables are kept in
-  // memory, so a selective query preads only the frames it needs.
+  // memory, so a selective query preads only the frames it needs. REQUIRES: `visit` does not
+  // scan a store itself (decoding buffers are per thread).
   using Visitor = std::function<bool(const LogEvent&, uint64_t event_id)>;
   Status Scan(int64_t group_id, int64_t start_ms, int64_t end_ms, const Visitor& visit,
               const ScanFilter& filter = {});

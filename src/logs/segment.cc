@@ -320,8 +320,9 @@ std::string EncodeBlock(const std::vector<LogEvent>& events, int zstd_level) {
   return block;
 }
 
-Status DecodeClusterFrame(std::string_view frame, const ClusterInfo& cluster,
-                          uint32_t block_count, std::vector<IndexedEvent>* out) {
+Status DecodeClusterFrameInto(std::string_view frame, const ClusterInfo& cluster,
+                              uint32_t block_count, std::vector<IndexedEvent>* out,
+                              size_t* used) {
   thread_local std::string raw;
   if (!Decompress(frame, cluster.raw_size, raw)) {
     return InternalError("log block: cannot decompress a cluster");
@@ -335,8 +336,11 @@ Status DecodeClusterFrame(std::string_view frame, const ClusterInfo& cluster,
   const char* ingest = ts + 8 * n;
   const char* len = ingest + 8 * n;
   size_t pos = n * kEventColumnsBytes;
+  if (out->size() < *used + n) {
+    out->resize(*used + n);
+  }
   for (size_t k = 0; k < n; ++k) {
-    IndexedEvent e;
+    IndexedEvent& e = (*out)[*used + k];
     e.index = Get<uint16_t>(idx + 2 * k);
     const uint32_t size = Get<uint32_t>(len + 4 * k);
     if (e.index >= block_count || raw.size() - pos < size) {
@@ -347,12 +351,18 @@ Status DecodeClusterFrame(std::string_view frame, const ClusterInfo& cluster,
     e.event.ingestion_ms = Get<int64_t>(ingest + 8 * k);
     e.event.message.assign(raw.data() + pos, size);
     pos += size;
-    out->push_back(std::move(e));
   }
   if (pos != raw.size()) {
     return InternalError("log block: cluster size mismatch");
   }
+  *used += n;
   return OkStatus();
+}
+
+Status DecodeClusterFrame(std::string_view frame, const ClusterInfo& cluster,
+                          uint32_t block_count, std::vector<IndexedEvent>* out) {
+  size_t used = out->size();
+  return DecodeClusterFrameInto(frame, cluster, block_count, out, &used);
 }
 
 bool BlockRef::HasAnyStream(const std::vector<int64_t>& ids) const {

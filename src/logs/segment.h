@@ -87,6 +87,10 @@ struct IndexedEvent {
 // when the frame is corrupt or does not fit the cluster table.
 Status DecodeClusterFrame(std::string_view frame, const ClusterInfo& cluster,
                           uint32_t block_count, std::vector<IndexedEvent>* out);
+// Like DecodeClusterFrame, but writes the events over out[*used...] (growing `out` when needed)
+// and advances *used, so that a caller reusing `out` reuses its strings' buffers too.
+Status DecodeClusterFrameInto(std::string_view frame, const ClusterInfo& cluster,
+                              uint32_t block_count, std::vector<IndexedEvent>* out, size_t* used);
 
 // Reads the fixed header at the start of `bytes` into `ref` (size, count, times, head_size);
 // when `bytes` also holds the rest of the head, fills `streams` and `clusters` too (checking

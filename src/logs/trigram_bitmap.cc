@@ -37,19 +37,19 @@ void TrigramBitmap::Fold() {
   }
 }
 
-bool TrigramBitmap::MayContain(std::string_view needle) const {
+std::vector<uint16_t> TrigramBitmap::NeedleTrigrams(std::string_view needle) {
   const auto* p = reinterpret_cast<const unsigned char*>(needle.data());
-  const uint32_t mask = (uint32_t{1} << log2_bits_) - 1;
+  std::vector<uint16_t> out;
   for (size_t i = 2; i < needle.size(); ++i) {
-    if (IsDigit(p[i - 2]) || IsDigit(p[i - 1]) || IsDigit(p[i])) {
-      continue;
-    }
-    const uint32_t bit = TrigramHash(p[i - 2], p[i - 1], p[i]) & mask;
-    if ((words_[bit >> 6] & (uint64_t{1} << (bit & 63))) == 0) {
-      return false;
+    if (!IsDigit(p[i - 2]) && !IsDigit(p[i - 1]) && !IsDigit(p[i])) {
+      out.push_back(static_cast<uint16_t>(TrigramHash(p[i - 2], p[i - 1], p[i])));
     }
   }
-  return true;
+  return out;
+}
+
+bool TrigramBitmap::MayContain(std::string_view needle) const {
+  return MayContainAll(NeedleTrigrams(needle));
 }
 
 bool TrigramBitmap::FromWords(int log2_bits, std::span<const uint64_t> words,

@@ -31,6 +31,21 @@ class TrigramBitmap {
   // summarized by it contains `needle`). Needles shorter than 3 bytes are always "maybe".
   bool MayContain(std::string_view needle) const;
 
+  // The hashes of the digit-free trigrams of `needle`, for MayContainAll: a pattern computes
+  // them once rather than for every cluster it is checked against.
+  static std::vector<uint16_t> NeedleTrigrams(std::string_view needle);
+  // MayContain for a needle given by NeedleTrigrams.
+  bool MayContainAll(std::span<const uint16_t> trigrams) const {
+    const uint32_t mask = (uint32_t{1} << log2_bits_) - 1;
+    for (uint16_t t : trigrams) {
+      const uint32_t bit = t & mask;
+      if ((words_[bit >> 6] & (uint64_t{1} << (bit & 63))) == 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   int log2_bits() const { return log2_bits_; }
   // The bitmap's words: 2^log2_bits / 64 of them.
   std::span<const uint64_t> words() const { return words_; }
