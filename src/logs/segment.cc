@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <nmmintrin.h>
+#define ZSTD_STATIC_LINKING_ONLY  // ZSTD_c_literalCompressionMode (stable since zstd 1.5.0)
 #include <zstd.h>
 
 #include <algorithm>
@@ -167,6 +168,7 @@ Result<std::vector<LogEvent>> DecodeV2(std::string_view block) {
 // ---- BLK3 ------------------------------------------------------------------------------------
 
 constexpr size_t kEventColumnsBytes = 2 + 8 + 8 + 4;  // per event, before its message
+constexpr size_t kSmallFrameBytes = 16 << 10;
 
 bool ParseHeaderV3(std::string_view bytes, BlockRef* ref) {
   if (bytes.size() < kBlockHeaderSize) {
@@ -275,6 +277,11 @@ std::string EncodeBlock(const std::vector<LogEvent>& events, int zstd_level) {
     info.trigrams.Fold();
     info.frame_offset = static_cast<uint32_t>(frames.size());
     info.raw_size = static_cast<uint32_t>(raw.size());
+    // Small frames (the rare clusters a selective query reads) skip Huffman-coding their
+    // literals: decoding a frame's Huffman table costs more than the frame's bytes, and these
+    // frames are a few percent of the block.
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_literalCompressionMode,
+                           raw.size() < kSmallFrameBytes ? ZSTD_ps_disable : ZSTD_ps_auto);
     Compress(cctx, raw, frames);
     info.frame_size = static_cast<uint32_t>(frames.size()) - info.frame_offset;
     ordered.push_back(std::move(info));
