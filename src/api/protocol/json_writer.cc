@@ -47,6 +47,17 @@ size_t Utf8SequenceLength(std::string_view text, size_t i) {
 // plain bytes are found 16 at a time with SSE2 and copied by whole vector stores.
 void AppendJsonString(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
+  // Keys, names and ids: short and plain, copied as they are.
+  auto plain = [](char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+  };
+  if (text.size() <= 64 && std::all_of(text.begin(), text.end(), plain)) {
+    out.push_back('"');
+    out.append(text);
+    out.push_back('"');
+    return;
+  }
   thread_local std::unique_ptr<char[]> scratch;
   thread_local size_t scratch_size = 0;
   const size_t need = text.size() * 6 + 2 + 16;  // + one vector store of slack
