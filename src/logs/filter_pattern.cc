@@ -2134,6 +2134,10 @@ bool FilterPattern::Matches(std::string_view message) const {
 }
 
 bool FilterPattern::MayMatch(const ClusterFacts& facts) const {
+  return MayMatchTrigrams(facts) && MayMatchDims(facts);
+}
+
+bool FilterPattern::MayMatchTrigrams(const ClusterFacts& facts) const {
   const Impl& p = *impl_;
   if (p.kind == Impl::Kind::Everything) {
     return true;
@@ -2158,6 +2162,11 @@ bool FilterPattern::MayMatch(const ClusterFacts& facts) const {
       }
     }
   }
+  return true;
+}
+
+bool FilterPattern::MayMatchDims(const ClusterFacts& facts) const {
+  const Impl& p = *impl_;
   if (p.kind == Impl::Kind::Json && p.root >= 0 && !facts.dims.empty()) {
     auto leaf = [&](int idx) { return JsonLeafOnFacts(p, idx, facts); };
     if (KleeneTree(p.nodes, p.root, leaf) == Tri::False) {
@@ -2166,6 +2175,8 @@ bool FilterPattern::MayMatch(const ClusterFacts& facts) const {
   }
   return true;
 }
+
+bool FilterPattern::UsesDims() const { return impl_->kind == Impl::Kind::Json && impl_->root >= 0; }
 
 // Computed once by Parse (sorted, de-duplicated, no empty strings).
 std::vector<std::string> FilterPattern::RequiredSubstrings() const { return impl_->required; }

@@ -79,6 +79,12 @@ class FilterPattern {
   //   trigram missing from the cluster's trigram bitmap (likewise when every `?term` is).
   // Thread-safe.
   bool MayMatch(const ClusterFacts& facts) const;
+  // The two halves of MayMatch: MayMatch(f) == MayMatchTrigrams(f) && MayMatchDims(f). The
+  // second depends only on `facts.dims`, so a caller may cache it by the dimension values.
+  bool MayMatchTrigrams(const ClusterFacts& facts) const;
+  bool MayMatchDims(const ClusterFacts& facts) const;
+  // Whether MayMatchDims can ever be false (a JSON pattern): callers need no cache otherwise.
+  bool UsesDims() const;
 
   // True when every event matches (empty pattern, `""`, `[...]`); callers may skip Matches().
   bool MatchesEverything() const;

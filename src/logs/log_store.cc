@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <numeric>
+#include <unordered_map>
 
 namespace berth::logs {
 
@@ -60,6 +61,37 @@ Status ReadClustersAt(int fd, const BlockRef& ref, const std::vector<const Clust
   std::sort(order.begin(), order.end(),
             [&events](uint32_t a, uint32_t b) { return events[a].index < events[b].index; });
   return OkStatus();
+}
+// MayMatch, with the dimension half looked up in `memo` by the cluster's dimension values:
+// clusters of different blocks mostly repeat the same few combinations, and deciding JSON
+// comparisons on them parses a small document per comparison.
+bool MayMatchCached(const FilterPattern& pattern, const ClusterInfo& c,
+                    std::unordered_map<std::string, bool>& memo) {
+  const ClusterFacts facts = c.Facts();
+  if (!pattern.MayMatchTrigrams(facts)) {
+    return false;
+  }
+  if (!pattern.UsesDims() || c.dims.empty()) {
+    return pattern.MayMatchDims(facts);
+  }
+  // Key: each dimension as <key length><key><0 absent | 1 + value length><value>.
+  thread_local std::string key;
+  key.clear();
+  for (const ClusterDim& d : c.dims) {
+    const auto klen = static_cast<uint32_t>(d.key.size());
+    key.append(reinterpret_cast<const char*>(&klen), 4);
+    key.append(d.key);
+    const uint32_t vlen = d.value ? static_cast<uint32_t>(d.value->size()) + 1 : 0;
+    key.append(reinterpret_cast<const char*>(&vlen), 4);
+    if (d.value) {
+      key.append(*d.value);
+    }
+  }
+  auto it = memo.find(key);
+  if (it == memo.end()) {
+    it = memo.emplace(key, pattern.MayMatchDims(facts)).first;
+  }
+  return it->second;
 }
 }  // namespace
 
@@ -204,6 +236,7 @@ Status LogStore::ScanImpl(int64_t group_id, const std::vector<BlockRef>& blocks,
   };
   const std::vector<int64_t>* only_streams = filter.only_streams;
   std::string buffer;
+  std::unordered_map<std::string, bool> dims_memo;  // MayMatchDims by dimension values
   std::vector<const ClusterInfo*> selected;
   // Per thread and reused across scans: decoded events keep their string buffers.
   thread_local std::vector<IndexedEvent> part;
@@ -225,7 +258,7 @@ Status LogStore::ScanImpl(int64_t group_id, const std::vector<BlockRef>& blocks,
         if (c.max_ts < start_ms || c.min_ts > end_ms ||
             (only_streams != nullptr &&
              !std::binary_search(only_streams->begin(), only_streams->end(), c.stream_id)) ||
-            (filter.pattern != nullptr && !filter.pattern->MayMatch(c.Facts()))) {
+            (filter.pattern != nullptr && !MayMatchCached(*filter.pattern, c, dims_memo))) {
           continue;
         }
         selected.push_back(&c);
