@@ -1164,5 +1164,29 @@ TEST_F(SsmServiceTest, EverythingSurvivesARestart) {
   EXPECT_EQ(Put("/app/secret", "s3", std::nullopt, true)->version, 3);
 }
 
+TEST_F(SsmServiceTest, VersionsWrittenByTheFirstSchemaSurviveTheMoveToAClusteredTable) {
+  MustPut("/app/db", "v1");
+  MustPut("/app/db", "v2", ParameterType::String, /*overwrite=*/true);
+  // Put the rows back into a schema-1 (rowid) versions table, as an older berth left them.
+  ASSERT_TRUE(db_->Exec("CREATE TABLE old_rows AS SELECT key, version, doc FROM "
+                        "ssm_parameter_versions;"
+                        "DROP TABLE ssm_parameter_versions;"
+                        "CREATE TABLE ssm_parameter_versions (key TEXT NOT NULL, version INTEGER "
+                        "NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (key, version));"
+                        "INSERT INTO ssm_parameter_versions SELECT * FROM old_rows;"
+                        "DROP TABLE old_rows;"
+                        "UPDATE schema_versions SET version = 1 WHERE module = 'ssm';")
+                  .ok());
+  Reopen();
+  auto v = Get("/app/db");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->value, "v2");
+  EXPECT_EQ(v->version, 2);
+  auto sql = db_->Prepare("SELECT sql FROM sqlite_master WHERE name = 'ssm_parameter_versions'");
+  ASSERT_TRUE(sql.ok());
+  ASSERT_TRUE(*sql->Step());
+  EXPECT_NE(sql->ColumnText(0).find("WITHOUT ROWID"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace berth::ssm
