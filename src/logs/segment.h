@@ -18,8 +18,9 @@
 //     cluster table  one zstd frame (BlockClusters::Encode): per cluster its stream, event
 //                    count, min/max timestamp, frame offset and sizes, dimension values and
 //                    trigram bitmap
-//     cluster frames one zstd frame per cluster (with zstd's content checksum), the largest
-//                    clusters first; raw: per event u16 index in the block, then per event
+//     cluster frames one zstd frame per cluster (with zstd's content checksum; under 16 KiB
+//                    raw without Huffman-coded literals), the largest clusters first;
+//                    raw: per event u16 index in the block, then per event
 //                    i64 timestamp, then i64 ingestion time, then u32 length, then the
 //                    messages back to back
 //
