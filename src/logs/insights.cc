@@ -2346,6 +2346,27 @@ Result<Query> Query::Parse(std::string_view text) {
   return Query(std::shared_ptr<const Plan>(std::move(plan).value()));
 }
 
+bool Query::CountsByTimeBin(int64_t* bin_ms) const {
+  const Plan& p = *plan_;
+  if (!p.has_stats || !p.pre.empty() || p.aggs.empty() || p.group_by.size() > 1) {
+    return false;
+  }
+  for (const Agg& agg : p.aggs) {
+    if (agg.kind != AggKind::CountStar) {
+      return false;
+    }
+  }
+  *bin_ms = 0;
+  if (p.group_by.size() == 1) {
+    const Node& n = p.nodes[static_cast<size_t>(p.group_by[0].expr)];
+    if (n.kind != NodeKind::Call || n.fn != Fn::Bin || n.bin_ms <= 0) {
+      return false;
+    }
+    *bin_ms = n.bin_ms;
+  }
+  return true;
+}
+
 std::vector<std::string> Query::RequiredSubstrings() const {
   const Plan& p = *plan_;
   std::vector<std::string> out;
@@ -2433,7 +2454,17 @@ struct Execution::Impl {
     }
   }
 
-  void Accumulate() {
+  // See Execution::AddCount: nothing runs before stats, so only the group key (the bin of
+  // the timestamp) and the count matter.
+  void AddCount(int64_t timestamp_ms, uint64_t count, uint64_t message_bytes) {
+    stats.records_scanned += static_cast<double>(count);
+    stats.bytes_scanned += static_cast<double>(message_bytes);
+    stats.records_matched += static_cast<double>(count);
+    env.BeginEvent(Event{timestamp_ms, 0, {}, {}, {}});
+    Accumulate(count);
+  }
+
+  void Accumulate(uint64_t events = 1) {
     const Plan& p = *plan;
     key_buf.clear();
     key_vals.clear();
@@ -2463,7 +2494,7 @@ struct Execution::Impl {
       const Agg& agg = p.aggs[i];
       AggState& st = g.aggs[i];
       if (agg.kind == AggKind::CountStar) {
-        st.count += 1;
+        st.count += static_cast<double>(events);
         continue;
       }
       Value v = Eval(p, agg.expr, &env);
@@ -2627,6 +2658,10 @@ Execution::Execution(Execution&&) noexcept = default;
 Execution& Execution::operator=(Execution&&) noexcept = default;
 
 void Execution::Add(const Event& e) { impl_->Add(e); }
+
+void Execution::AddCount(int64_t timestamp_ms, uint64_t count, uint64_t message_bytes) {
+  impl_->AddCount(timestamp_ms, count, message_bytes);
+}
 std::vector<Row> Execution::Results() const { return impl_->Results(); }
 const Statistics& Execution::statistics() const { return impl_->stats; }
 

@@ -83,6 +83,12 @@ class Query {
   // it to skip blocks and must still Add the events it does not skip.
   std::vector<std::string> RequiredSubstrings() const;
 
+  // Pushdown: true when the query only counts events by time — `stats count(*)`, optionally
+  // `by bin(P)`, with nothing before stats (no fields, parse or filter) — so that what it
+  // needs of a group of events whose timestamps share one bin is how many there are.
+  // `*bin_ms` is P, or 0 without `by bin`. The caller may then use Execution::AddCount.
+  bool CountsByTimeBin(int64_t* bin_ms) const;
+
  private:
   friend class Execution;
   explicit Query(std::shared_ptr<const Plan> plan) : plan_(std::move(plan)) {}
@@ -105,6 +111,10 @@ class Execution {
   // Runs one event through the query. Parses the event's JSON at most once, and only when the
   // query needs a field that is not built in.
   void Add(const Event& e);
+  // Adds `count` events whose timestamps all fall in the bin of `timestamp_ms` and whose
+  // messages total `message_bytes`, as `count` Adds would. REQUIRES: the query's
+  // CountsByTimeBin() is true.
+  void AddCount(int64_t timestamp_ms, uint64_t count, uint64_t message_bytes);
 
   // The result rows after all Adds. May be called more than once; Add may continue afterwards.
   std::vector<Row> Results() const;

@@ -167,7 +167,6 @@ Result<std::vector<LogEvent>> DecodeV2(std::string_view block) {
 
 // ---- BLK3 ------------------------------------------------------------------------------------
 
-constexpr size_t kEventColumnsBytes = 2 + 8 + 8 + 4;  // per event, before its message
 constexpr size_t kSmallFrameBytes = 16 << 10;
 
 bool ParseHeaderV3(std::string_view bytes, BlockRef* ref) {
