@@ -145,7 +145,7 @@ Status LogStore::Append(int64_t group_id, const std::vector<LogEvent>& events) {
   BERTH_ASSERT(it != groups_.end(), "Append to a group that is not open");
   BERTH_ASSERT(!events.empty() && events.size() <= kMaxBlockEvents, "block size out of range");
   Group& g = it->second;
-  std::string block = EncodeBlock(events);
+  std::string block = EncodeBlock(events, 1, &encoder_);
   if (g.active_size > 0 && g.active_size + static_cast<int64_t>(block.size()) > segment_bytes_) {
     // Close the full segment durably, then start the next one.
     if (g.fd >= 0) {

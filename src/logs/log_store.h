@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "core/worker_thread.h"
 #include "logs/filter_pattern.h"
 #include "logs/log_types.h"
 #include "logs/segment.h"
@@ -98,6 +99,9 @@ class LogStore {
                   bool* complete, const ScanFilter& filter) const;
   Status OpenActive(int64_t group_id, Group& g);
 
+  // Builds half of a large block's cluster frames while Append builds the other half (one
+  // PutLogEvents client waits for each batch: its encoding is on the critical path).
+  core::WorkerThread encoder_;
   std::string root_;
   int64_t segment_bytes_;
   std::map<int64_t, Group> groups_;

@@ -12,7 +12,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <numeric>
+
+#include "core/worker_thread.h"
 
 namespace berth::logs {
 
@@ -168,6 +171,9 @@ Result<std::vector<LogEvent>> DecodeV2(std::string_view block) {
 // ---- BLK3 ------------------------------------------------------------------------------------
 
 constexpr size_t kSmallFrameBytes = 16 << 10;
+// Below this many events a block's frames are encoded on one thread: handing half to a helper
+// costs more than it saves.
+constexpr size_t kParallelEncodeEvents = 1024;
 
 bool ParseHeaderV3(std::string_view bytes, BlockRef* ref) {
   if (bytes.size() < kBlockHeaderSize) {
@@ -224,26 +230,22 @@ bool ParseHeaderV3(std::string_view bytes, BlockRef* ref) {
 
 }  // namespace
 
-std::string EncodeBlock(const std::vector<LogEvent>& events, int zstd_level) {
-  ClusterPlan plan = PlanClusters(events);
+namespace {
+
+// Builds, summarizes and compresses the frames of clusters order[from, to) into `frames`
+// (offsets relative to its start), appending their finished table entries to `infos`. Uses
+// the calling thread's buffers and compression context, so two threads may run it at once.
+void EncodeClusterFrames(const std::vector<LogEvent>& events, ClusterPlan& plan,
+                         const std::vector<size_t>& order, size_t from, size_t to,
+                         int zstd_level, std::string& frames, std::vector<ClusterInfo>& infos) {
   BlockClusters& table = *plan.table;
-  // Frames in descending size: the rare clusters (errors, 5xx) that queries look for end up
-  // next to each other at the end of the block, so reading them takes few, short reads.
-  std::vector<size_t> order(table.clusters.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return table.clusters[a].count > table.clusters[b].count;
-  });
-  std::vector<ClusterInfo> ordered;
-  ordered.reserve(order.size());
   ZSTD_CCtx* cctx = CompressContext(zstd_level);
   ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
   // Reused across blocks: fresh megabyte buffers would cost a page fault every 4 KiB.
-  thread_local std::string frames;
   thread_local std::string raw;
   thread_local TrigramCollector trigrams;
-  frames.clear();
-  for (size_t c : order) {
+  for (size_t k = from; k < to; ++k) {
+    const size_t c = order[k];
     ClusterInfo info = std::move(table.clusters[c]);
     const std::vector<uint32_t>& members = plan.members[c];
     const size_t m = members.size();
@@ -257,14 +259,14 @@ std::string EncodeBlock(const std::vector<LogEvent>& events, int zstd_level) {
     char* ingest = ts + 8 * m;
     char* len = ingest + 8 * m;
     char* text = len + 4 * m;
-    for (size_t k = 0; k < m; ++k) {
-      const LogEvent& e = events[members[k]];
-      const auto index = static_cast<uint16_t>(members[k]);
+    for (size_t j = 0; j < m; ++j) {
+      const LogEvent& e = events[members[j]];
+      const auto index = static_cast<uint16_t>(members[j]);
       const auto size = static_cast<uint32_t>(e.message.size());
-      std::memcpy(idx + 2 * k, &index, 2);
-      std::memcpy(ts + 8 * k, &e.timestamp_ms, 8);
-      std::memcpy(ingest + 8 * k, &e.ingestion_ms, 8);
-      std::memcpy(len + 4 * k, &size, 4);
+      std::memcpy(idx + 2 * j, &index, 2);
+      std::memcpy(ts + 8 * j, &e.timestamp_ms, 8);
+      std::memcpy(ingest + 8 * j, &e.ingestion_ms, 8);
+      std::memcpy(len + 4 * j, &size, 4);
       std::memcpy(text, e.message.data(), size);
       text += size;
     }
@@ -283,7 +285,55 @@ std::string EncodeBlock(const std::vector<LogEvent>& events, int zstd_level) {
                            raw.size() < kSmallFrameBytes ? ZSTD_ps_disable : ZSTD_ps_auto);
     Compress(cctx, raw, frames);
     info.frame_size = static_cast<uint32_t>(frames.size()) - info.frame_offset;
-    ordered.push_back(std::move(info));
+    infos.push_back(std::move(info));
+  }
+}
+
+}  // namespace
+
+std::string EncodeBlock(const std::vector<LogEvent>& events, int zstd_level,
+                        core::WorkerThread* helper) {
+  ClusterPlan plan = PlanClusters(events);
+  BlockClusters& table = *plan.table;
+  // Frames in descending size: the rare clusters (errors, 5xx) that queries look for end up
+  // next to each other at the end of the block, so reading them takes few, short reads.
+  std::vector<size_t> order(table.clusters.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return table.clusters[a].count > table.clusters[b].count;
+  });
+  // With a helper thread, it encodes the second half of the frames (by events) meanwhile.
+  size_t split = order.size();
+  if (helper != nullptr && events.size() >= kParallelEncodeEvents && order.size() > 1) {
+    size_t seen = 0;
+    split = 0;
+    while (split < order.size() - 1 && seen < events.size() / 2) {
+      seen += table.clusters[order[split++]].count;
+    }
+  }
+  std::vector<ClusterInfo> ordered;
+  ordered.reserve(order.size());
+  thread_local std::string frames;
+  frames.clear();
+  std::future<const std::string*> second_half;
+  std::vector<ClusterInfo> infos_b;
+  if (split < order.size()) {
+    second_half = helper->Submit([&]() -> const std::string* {
+      thread_local std::string helper_frames;  // the helper's own reused buffer
+      helper_frames.clear();
+      EncodeClusterFrames(events, plan, order, split, order.size(), zstd_level, helper_frames,
+                          infos_b);
+      return &helper_frames;
+    });
+  }
+  EncodeClusterFrames(events, plan, order, 0, split, zstd_level, frames, ordered);
+  if (second_half.valid()) {
+    const std::string* frames_b = second_half.get();
+    for (ClusterInfo& info : infos_b) {
+      info.frame_offset += static_cast<uint32_t>(frames.size());
+      ordered.push_back(std::move(info));
+    }
+    frames.append(*frames_b);
   }
   table.clusters = std::move(ordered);
   const std::string table_raw = table.Encode();

@@ -45,6 +45,10 @@
 #include "logs/block_clusters.h"
 #include "logs/log_types.h"
 
+namespace berth::core {
+class WorkerThread;
+}
+
 namespace berth::logs {
 
 inline constexpr uint32_t kBlockMagic = 0x334B4C42;    // "BLK3", written
@@ -74,7 +78,10 @@ struct BlockRef {
 
 // Groups events into clusters (PlanClusters) and encodes them as one BLK3 block. Level 1: on
 // clustered lograge data it compresses as well as level 3 did on whole blocks (0.121x), faster.
-std::string EncodeBlock(const std::vector<LogEvent>& events, int zstd_level = 1);
+// With `helper`, a large block's second half of cluster frames is built and compressed on that
+// thread meanwhile (the output is the same).
+std::string EncodeBlock(const std::vector<LogEvent>& events, int zstd_level = 1,
+                        core::WorkerThread* helper = nullptr);
 
 // Decodes a whole block of either version, in write order; Internal error when it is corrupt.
 Result<std::vector<LogEvent>> DecodeBlock(std::string_view block);

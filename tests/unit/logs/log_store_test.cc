@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/worker_thread.h"
+
 namespace berth::logs {
 
 namespace {
@@ -102,6 +104,20 @@ std::vector<LogEvent> Lograge(int n, int64_t ts0) {
 }
 
 }  // namespace
+
+TEST_F(LogStoreTest, AHelperThreadEncodesTheSameBlockBytes) {
+  core::WorkerThread helper;
+  for (int n : {1, 500, 1024, 5133, 16384}) {
+    std::vector<LogEvent> events = Lograge(n, 1790000000000);
+    std::string alone = EncodeBlock(events);
+    std::string helped = EncodeBlock(events, 1, &helper);
+    EXPECT_EQ(alone, helped) << n;
+    auto back = DecodeBlock(helped);
+    ASSERT_TRUE(back.ok());
+    ASSERT_EQ(back->size(), events.size());
+    EXPECT_EQ(back->back().message, events.back().message);
+  }
+}
 
 TEST_F(LogStoreTest, BlockRoundTrip) {
   auto events = Events(3, 1000, "msg ");
