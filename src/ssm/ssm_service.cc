@@ -640,7 +640,12 @@ Status SsmService::Open() {
 }
 
 std::string SsmService::ArnOfKey(const std::string& key) const {
-  return "arn:aws:ssm:" + config_.region + ":" + config_.account_id + ":parameter" + key;
+  // Built ~20 times per GetParameters call (IAM resources, encryption contexts): one buffer.
+  std::string arn;
+  arn.reserve(32 + config_.region.size() + config_.account_id.size() + key.size());
+  arn.append("arn:aws:ssm:").append(config_.region).append(":").append(config_.account_id);
+  arn.append(":parameter").append(key);
+  return arn;
 }
 
 std::optional<std::string> SsmService::NameFromArn(std::string_view text) const {
