@@ -69,6 +69,8 @@ constexpr size_t kStandardValueMax = 4096;
 constexpr size_t kAdvancedValueMax = 8192;
 constexpr size_t kNameMax = 2048;
 constexpr size_t kMaxVersions = 100;
+// How many pushed-out versions may stay in the store before they are deleted together.
+constexpr int64_t kStoreTrimBatch = 10;
 constexpr size_t kMaxLabelsPerVersion = 10;
 constexpr size_t kMaxLevels = 15;
 constexpr size_t kMaxNamesPerCall = 10;
@@ -634,6 +636,11 @@ Status SsmService::Open() {
   BERTH_TRY(auto all, store_.LoadAll());
   parameters_.clear();
   for (auto& [key, p] : all) {
+    // Rows of versions already pushed out (deleted from the store in batches): not versions.
+    if (p.versions.size() > kMaxVersions) {
+      p.versions.erase(p.versions.begin(),
+                       p.versions.end() - static_cast<std::ptrdiff_t>(kMaxVersions));
+    }
     parameters_.emplace(key, std::move(p));
   }
   return OkStatus();
@@ -876,8 +883,10 @@ Result<PutParameterResult> SsmService::PutParameter(const PutParameterRequest& r
       BERTH_RETURN_IF_ERROR(store_.PutParameter(key, Parameter{name, tags, {}}));
     }
     BERTH_RETURN_IF_ERROR(store_.PutVersion(key, v));
-    if (dropped) {
-      BERTH_RETURN_IF_ERROR(store_.DeleteVersion(key, *dropped));
+    // Versions pushed out leave the store ten at a time: deleting the oldest row on every
+    // call wrote one more page to the WAL per PutParameter. Open() ignores the stale rows.
+    if (dropped && *dropped % kStoreTrimBatch == 0) {
+      BERTH_RETURN_IF_ERROR(store_.DeleteVersionsThrough(key, *dropped));
     }
     BERTH_RETURN_IF_ERROR(txn.Commit());
   }

@@ -144,9 +144,9 @@ Status SsmStore::PutVersion(const std::string& key, const ParameterVersion& vers
   return stmt.Run();
 }
 
-Status SsmStore::DeleteVersion(const std::string& key, int64_t version) {
+Status SsmStore::DeleteVersionsThrough(const std::string& key, int64_t version) {
   BERTH_TRY(auto stmt,
-            db_.Prepare("DELETE FROM ssm_parameter_versions WHERE key = ? AND version = ?"));
+            db_.Prepare("DELETE FROM ssm_parameter_versions WHERE key = ? AND version <= ?"));
   stmt.Bind(1, key).Bind(2, version);
   return stmt.Run();
 }

@@ -25,7 +25,8 @@ class SsmStore {
   // Writes the parameter's name and tags (its versions are written one by one).
   Status PutParameter(const std::string& key, const Parameter& parameter);
   Status PutVersion(const std::string& key, const ParameterVersion& version);
-  Status DeleteVersion(const std::string& key, int64_t version);
+  // Deletes every stored version up to `version` (inclusive).
+  Status DeleteVersionsThrough(const std::string& key, int64_t version);
   // Deletes the parameter and all of its versions.
   Status DeleteParameter(const std::string& key);
 

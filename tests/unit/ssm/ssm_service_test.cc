@@ -1056,6 +1056,41 @@ TEST_F(SsmServiceTest, TheOldestOfAHundredVersionsMakesWayForTheNext) {
   ExpectError(Get("p:1"), "ParameterVersionNotFound");
 }
 
+TEST_F(SsmServiceTest, PushedOutVersionsLeaveTheStoreInBatchesAndNeverComeBack) {
+  auto stored = [&] {
+    auto stmt = db_->Prepare("SELECT COUNT(*) FROM ssm_parameter_versions");
+    EXPECT_TRUE(stmt.ok());
+    EXPECT_TRUE(*stmt->Step());
+    return stmt->ColumnInt(0);
+  };
+  for (int i = 1; i <= 125; ++i) {
+    MustPut("p", "value-" + std::to_string(i), ParameterType::String, true);
+    ASSERT_LE(stored(), 110) << i;  // at most ten stale rows wait for deletion
+  }
+  EXPECT_EQ(stored(), 105);  // versions 21..125: 21..25 are stale
+  for (bool reopened : {false, true}) {
+    if (reopened) {
+      Reopen();
+    }
+    ExpectError(Get("p:25"), "ParameterVersionNotFound");
+    EXPECT_EQ(Get("p:26")->value, "value-26");
+    GetParameterHistoryRequest r;
+    r.name = "p";
+    r.max_results = 50;
+    size_t total = 0;
+    do {
+      auto page = svc_->GetParameterHistory(r);
+      ASSERT_TRUE(page.ok());
+      total += page->items.size();
+      r.next_token = page->next_token;
+    } while (!r.next_token.empty());
+    EXPECT_EQ(total, 100u);
+  }
+  MustPut("p", "value-126", ParameterType::String, true);  // and on it goes after a restart
+  EXPECT_EQ(Get("p")->version, 126);
+  ExpectError(Get("p:26"), "ParameterVersionNotFound");
+}
+
 TEST_F(SsmServiceTest, ALabelOnTheOldestVersionBlocksTheHundredAndFirst) {
   for (int i = 1; i <= 100; ++i) {
     MustPut("test-param", "v" + std::to_string(i), ParameterType::String, true);
