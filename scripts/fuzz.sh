@@ -17,7 +17,8 @@ fi
 clang++ "${flags[@]}" -mpclmul tests/fuzz/filter_pattern_fuzz.cc src/logs/filter_pattern.cc \
   src/logs/block_clusters.cc src/logs/trigram_bitmap.cc -lsimdjson -o "$out/filter_pattern_fuzz"
 clang++ "${flags[@]}" -mpclmul tests/fuzz/segment_fuzz.cc src/logs/segment.cc \
-  src/logs/block_clusters.cc src/logs/trigram_bitmap.cc -lsimdjson -lzstd -o "$out/segment_fuzz"
+  src/logs/block_clusters.cc src/logs/trigram_bitmap.cc src/core/worker_thread.cc -pthread \
+  -lsimdjson -lzstd -o "$out/segment_fuzz"
 # elb proxy: request-head parsing, rule matching, head rewriting, chunked framing.
 clang++ "${flags[@]}" tests/fuzz/proxy_parse_fuzz.cc src/elb/proxy/http_parse.cc \
   src/elb/proxy/head_rewrite.cc src/elb/proxy/rule_match.cc src/elb/proxy/sticky.cc src/core/text.cc \
