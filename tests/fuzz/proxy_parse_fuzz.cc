@@ -128,7 +128,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       ctx.dechunk = data[0] & 2;
       std::string out;
       BuildClientResponseHead(raw, *rsp, ctx, &out);
-      Check(ParseResponseHead(out, rsp) == ParseError::None);
+      // The proxy's own Connection line may push a full head past berth's header limit, which
+      // bounds only what berth reads from targets; the client is not held to it.
+      ParseError e = ParseResponseHead(out, rsp);
+      Check(e == ParseError::None || e == ParseError::TooManyHeaders);
     }
   }
 
