@@ -1,19 +1,16 @@
 #pragma once
-// FakeSecretCipher: a stand-in for KMS behind secretsmanager's SecretCipher port. Its "cipher"
-// reverses the bytes and XORs them with 0x5A, so a blob never contains the plaintext; the blob
-// carries a marker, the key ARN and the encryption context, and Decrypt refuses another context.
+// FakeSecretCipher: FakeKms (see there) behind secretsmanager's SecretCipher port.
 
 #include <map>
-#include <set>
 #include <string>
 #include <utility>
-#include <vector>
 
+#include "fakes/fake_kms.h"
 #include "secretsmanager/secret_cipher.h"
 
 namespace berth::testing {
 
-class FakeSecretCipher final : public secretsmanager::SecretCipher {
+class FakeSecretCipher final : public secretsmanager::SecretCipher, public FakeKms {
  public:
   static constexpr const char* kDefaultKeyArn =
       "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-4000-8000-0000000000sm";
@@ -21,85 +18,24 @@ class FakeSecretCipher final : public secretsmanager::SecretCipher {
       "arn:aws:kms:us-east-1:123456789012:key/11111111-1111-4111-8111-111111111111";
   static constexpr const char* kOtherKeyArn =
       "arn:aws:kms:us-east-1:123456789012:key/22222222-2222-4222-8222-222222222222";
-  static constexpr const char* kMarker = "FAKEKMS1:";
 
-  FakeSecretCipher() {
-    keys_[""] = kDefaultKeyArn;
-    keys_["alias/aws/secretsmanager"] = kDefaultKeyArn;
-    keys_["alias/app"] = kAppKeyArn;
-    keys_[kAppKeyArn] = kAppKeyArn;
-    keys_["alias/other"] = kOtherKeyArn;
-  }
+  FakeSecretCipher()
+      : FakeKms({{"", kDefaultKeyArn},
+                 {"alias/aws/secretsmanager", kDefaultKeyArn},
+                 {"alias/app", kAppKeyArn},
+                 {kAppKeyArn, kAppKeyArn},
+                 {"alias/other", kOtherKeyArn}}) {}
 
   Result<std::pair<std::string, std::string>> Encrypt(
       const std::string& key_ref, std::string_view plaintext,
       const std::map<std::string, std::string>& context) override {
-    ++encrypts;
-    if (fail) {
-      return Unavailable();
-    }
-    auto it = keys_.find(key_ref);
-    if (it == keys_.end()) {
-      return MakeError(ErrorKind::NotFound, "NotFoundException",
-                       "Key '" + key_ref + "' does not exist");
-    }
-    if (disabled.count(it->second) > 0) {
-      return MakeError(ErrorKind::Conflict, "DisabledException", it->second + " is disabled.");
-    }
-    encrypt_contexts.push_back(context);
-    std::string body(plaintext.rbegin(), plaintext.rend());
-    for (char& c : body) {
-      c = static_cast<char>(c ^ 0x5A);
-    }
-    return std::make_pair(kMarker + it->second + "\n" + Flatten(context) + "\n" + body, it->second);
+    return Seal(key_ref, plaintext, context);
   }
 
   Result<std::pair<std::string, std::string>> Decrypt(
       std::string_view blob, const std::map<std::string, std::string>& context) override {
-    ++decrypts;
-    if (fail) {
-      return Unavailable();
-    }
-    std::string text(blob);
-    const std::string marker = kMarker;
-    if (!text.starts_with(marker)) {
-      return MakeError(ErrorKind::InvalidArgument, "InvalidCiphertextException", "bad blob");
-    }
-    size_t first = text.find('\n');
-    size_t second = text.find('\n', first + 1);
-    std::string arn = text.substr(marker.size(), first - marker.size());
-    if (text.substr(first + 1, second - first - 1) != Flatten(context)) {
-      return MakeError(ErrorKind::InvalidArgument, "InvalidCiphertextException",
-                       "the encryption context does not match");
-    }
-    if (disabled.count(arn) > 0) {
-      return MakeError(ErrorKind::Conflict, "DisabledException", arn + " is disabled.");
-    }
-    std::string body = text.substr(second + 1);
-    for (char& c : body) {
-      c = static_cast<char>(c ^ 0x5A);
-    }
-    return std::make_pair(std::string(body.rbegin(), body.rend()), arn);
+    return Open(blob, context);
   }
-
-  bool fail = false;               // every call fails as KMS being unreachable would
-  std::set<std::string> disabled;  // key ARNs KMS refuses (DisabledException)
-  int encrypts = 0;
-  int decrypts = 0;
-  std::vector<std::map<std::string, std::string>> encrypt_contexts;
-
- private:
-  static Error Unavailable() {
-    return MakeError(ErrorKind::Unavailable, "KMSInternalException", "KMS is unreachable");
-  }
-  static std::string Flatten(const std::map<std::string, std::string>& context) {
-    std::string out;
-    for (const auto& [k, v] : context) {
-      out += k + "=" + v + ";";
-    }
-    return out;
-  }
-  std::map<std::string, std::string> keys_;
 };
 
 }  // namespace berth::testing
