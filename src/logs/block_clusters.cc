@@ -12,6 +12,7 @@
 #endif
 
 #include "core/assert.h"
+#include "logs/byte_io.h"
 
 namespace berth::logs {
 
@@ -469,13 +470,6 @@ ClusterPlan PlanClusters(const std::vector<LogEvent>& events) {
 
 namespace {
 
-template <typename T>
-void Put(std::string& out, T v) {
-  char buf[sizeof(T)];
-  std::memcpy(buf, &v, sizeof(T));
-  out.append(buf, sizeof(T));
-}
-
 // A bounds-checked reader over the table bytes.
 class Reader {
  public:
@@ -514,9 +508,9 @@ constexpr uint16_t kAbsentValue = 0xFFFF;
 // log2 of the trigram bitmap's bits and its words.
 std::string BlockClusters::Encode() const {
   std::string out;
-  Put<uint32_t>(out, static_cast<uint32_t>(dictionary.size()));
+  PutFixed<uint32_t>(out, static_cast<uint32_t>(dictionary.size()));
   for (const auto& d : dictionary) {
-    Put<uint16_t>(out, static_cast<uint16_t>(d->size()));
+    PutFixed<uint16_t>(out, static_cast<uint16_t>(d->size()));
     out.append(*d);
   }
   auto slot_of = [this](std::string_view v) {
@@ -529,19 +523,19 @@ std::string BlockClusters::Encode() const {
     return uint16_t{0};
   };
   for (const ClusterInfo& c : clusters) {
-    Put<uint64_t>(out, static_cast<uint64_t>(c.stream_id));
-    Put<uint32_t>(out, c.count);
-    Put<int64_t>(out, c.min_ts);
-    Put<int64_t>(out, c.max_ts);
-    Put<uint32_t>(out, c.frame_offset);
-    Put<uint32_t>(out, c.frame_size);
-    Put<uint32_t>(out, c.raw_size);
-    Put<uint8_t>(out, static_cast<uint8_t>(c.dims.size()));
+    PutFixed<uint64_t>(out, static_cast<uint64_t>(c.stream_id));
+    PutFixed<uint32_t>(out, c.count);
+    PutFixed<int64_t>(out, c.min_ts);
+    PutFixed<int64_t>(out, c.max_ts);
+    PutFixed<uint32_t>(out, c.frame_offset);
+    PutFixed<uint32_t>(out, c.frame_size);
+    PutFixed<uint32_t>(out, c.raw_size);
+    PutFixed<uint8_t>(out, static_cast<uint8_t>(c.dims.size()));
     for (const ClusterDim& d : c.dims) {
-      Put<uint16_t>(out, slot_of(d.key));
-      Put<uint16_t>(out, d.value ? slot_of(*d.value) : kAbsentValue);
+      PutFixed<uint16_t>(out, slot_of(d.key));
+      PutFixed<uint16_t>(out, d.value ? slot_of(*d.value) : kAbsentValue);
     }
-    Put<uint8_t>(out, static_cast<uint8_t>(c.trigrams.log2_bits()));
+    PutFixed<uint8_t>(out, static_cast<uint8_t>(c.trigrams.log2_bits()));
     const auto words = c.trigrams.words();
     out.append(reinterpret_cast<const char*>(words.data()), words.size() * 8);
   }

@@ -16,24 +16,11 @@
 #include <numeric>
 
 #include "core/worker_thread.h"
+#include "logs/byte_io.h"
 
 namespace berth::logs {
 
 namespace {
-
-template <typename T>
-void Put(std::string& out, T v) {
-  char buf[sizeof(T)];
-  std::memcpy(buf, &v, sizeof(T));
-  out.append(buf, sizeof(T));
-}
-
-template <typename T>
-T Get(const char* p) {
-  T v;
-  std::memcpy(&v, p, sizeof(T));
-  return v;
-}
 
 // BLK2's checksum: CRC-32 (zlib's polynomial), computed a byte at a time.
 uint32_t Crc(std::initializer_list<std::string_view> parts) {
@@ -107,11 +94,11 @@ bool ParseHeaderV2(std::string_view bytes, BlockRef* ref) {
   if (bytes.size() < kBlockHeaderSizeV2) {
     return false;
   }
-  const uint32_t frame_len = Get<uint32_t>(bytes.data() + 4);
-  ref->count = Get<uint32_t>(bytes.data() + 12);
-  ref->min_ts = Get<int64_t>(bytes.data() + 16);
-  ref->max_ts = Get<int64_t>(bytes.data() + 24);
-  ref->stream_count = Get<uint32_t>(bytes.data() + 32);
+  const uint32_t frame_len = GetFixed<uint32_t>(bytes.data() + 4);
+  ref->count = GetFixed<uint32_t>(bytes.data() + 12);
+  ref->min_ts = GetFixed<int64_t>(bytes.data() + 16);
+  ref->max_ts = GetFixed<int64_t>(bytes.data() + 24);
+  ref->stream_count = GetFixed<uint32_t>(bytes.data() + 32);
   if (frame_len >= (1u << 30) || ref->stream_count > ref->count || ref->stream_count > (1u << 20)) {
     return false;
   }
@@ -122,7 +109,7 @@ bool ParseHeaderV2(std::string_view bytes, BlockRef* ref) {
   if (bytes.size() >= ref->head_size) {
     for (uint32_t i = 0; i < ref->stream_count; ++i) {
       ref->streams.push_back(
-          static_cast<int64_t>(Get<uint64_t>(bytes.data() + kBlockHeaderSizeV2 + 8 * i)));
+          static_cast<int64_t>(GetFixed<uint64_t>(bytes.data() + kBlockHeaderSizeV2 + 8 * i)));
     }
   }
   return true;
@@ -135,11 +122,11 @@ Result<std::vector<LogEvent>> DecodeV2(std::string_view block) {
   }
   std::string_view table = block.substr(kBlockHeaderSizeV2, ref.head_size - kBlockHeaderSizeV2);
   std::string_view frame = block.substr(ref.head_size);
-  if (Crc({block.substr(0, 36), table, frame}) != Get<uint32_t>(block.data() + 36)) {
+  if (Crc({block.substr(0, 36), table, frame}) != GetFixed<uint32_t>(block.data() + 36)) {
     return InternalError("log block: checksum mismatch");
   }
   std::string raw;
-  if (!Decompress(frame, Get<uint32_t>(block.data() + 8), raw)) {
+  if (!Decompress(frame, GetFixed<uint32_t>(block.data() + 8), raw)) {
     return InternalError("log block: cannot decompress");
   }
   std::vector<LogEvent> events;
@@ -150,10 +137,10 @@ Result<std::vector<LogEvent>> DecodeV2(std::string_view block) {
       return InternalError("log block: truncated record");
     }
     LogEvent e;
-    e.stream_id = static_cast<int64_t>(Get<uint64_t>(raw.data() + pos));
-    e.timestamp_ms = Get<int64_t>(raw.data() + pos + 8);
-    e.ingestion_ms = Get<int64_t>(raw.data() + pos + 16);
-    uint32_t len = Get<uint32_t>(raw.data() + pos + 24);
+    e.stream_id = static_cast<int64_t>(GetFixed<uint64_t>(raw.data() + pos));
+    e.timestamp_ms = GetFixed<int64_t>(raw.data() + pos + 8);
+    e.ingestion_ms = GetFixed<int64_t>(raw.data() + pos + 16);
+    uint32_t len = GetFixed<uint32_t>(raw.data() + pos + 24);
     pos += 28;
     if (raw.size() - pos < len) {
       return InternalError("log block: truncated message");
@@ -180,14 +167,14 @@ bool ParseHeaderV3(std::string_view bytes, BlockRef* ref) {
     return false;
   }
   const char* h = bytes.data();
-  ref->size = Get<uint32_t>(h + 4);
-  ref->count = Get<uint32_t>(h + 8);
-  ref->stream_count = Get<uint32_t>(h + 12);
-  const uint32_t cluster_count = Get<uint32_t>(h + 16);
-  const uint32_t table_size = Get<uint32_t>(h + 20);
-  const uint32_t table_raw = Get<uint32_t>(h + 24);
-  ref->min_ts = Get<int64_t>(h + 32);
-  ref->max_ts = Get<int64_t>(h + 40);
+  ref->size = GetFixed<uint32_t>(h + 4);
+  ref->count = GetFixed<uint32_t>(h + 8);
+  ref->stream_count = GetFixed<uint32_t>(h + 12);
+  const uint32_t cluster_count = GetFixed<uint32_t>(h + 16);
+  const uint32_t table_size = GetFixed<uint32_t>(h + 20);
+  const uint32_t table_raw = GetFixed<uint32_t>(h + 24);
+  ref->min_ts = GetFixed<int64_t>(h + 32);
+  ref->max_ts = GetFixed<int64_t>(h + 40);
   if (ref->size >= (1u << 30) || ref->stream_count > ref->count || ref->count > (1u << 16) ||
       cluster_count > ref->count || table_size >= (1u << 30) || table_raw >= (1u << 30)) {
     return false;
@@ -204,11 +191,11 @@ bool ParseHeaderV3(std::string_view bytes, BlockRef* ref) {
   }
   const std::string_view streams = bytes.substr(kBlockHeaderSize, size_t{8} * ref->stream_count);
   const std::string_view table = bytes.substr(kBlockHeaderSize + streams.size(), table_size);
-  if (Crc32c({bytes.substr(0, 48), streams, table}) != Get<uint32_t>(h + 48)) {
+  if (Crc32c({bytes.substr(0, 48), streams, table}) != GetFixed<uint32_t>(h + 48)) {
     return false;
   }
   for (uint32_t i = 0; i < ref->stream_count; ++i) {
-    ref->streams.push_back(static_cast<int64_t>(Get<uint64_t>(streams.data() + 8 * i)));
+    ref->streams.push_back(static_cast<int64_t>(GetFixed<uint64_t>(streams.data() + 8 * i)));
   }
   std::string raw;
   if (!Decompress(table, table_raw, raw)) {
@@ -353,23 +340,23 @@ std::string EncodeBlock(const std::vector<LogEvent>& events, int zstd_level,
   streams.erase(std::unique(streams.begin(), streams.end()), streams.end());
   std::string stream_table;
   for (int64_t id : streams) {
-    Put<uint64_t>(stream_table, static_cast<uint64_t>(id));
+    PutFixed<uint64_t>(stream_table, static_cast<uint64_t>(id));
   }
   const size_t size = kBlockHeaderSize + stream_table.size() + table_zst.size() + frames.size();
   std::string block;
   block.reserve(size);
-  Put<uint32_t>(block, kBlockMagic);
-  Put<uint32_t>(block, static_cast<uint32_t>(size));
-  Put<uint32_t>(block, static_cast<uint32_t>(events.size()));
-  Put<uint32_t>(block, static_cast<uint32_t>(streams.size()));
-  Put<uint32_t>(block, static_cast<uint32_t>(table.clusters.size()));
-  Put<uint32_t>(block, static_cast<uint32_t>(table_zst.size()));
-  Put<uint32_t>(block, static_cast<uint32_t>(table_raw.size()));
-  Put<uint32_t>(block, 0);
-  Put<int64_t>(block, min_ts);
-  Put<int64_t>(block, max_ts);
-  Put<uint32_t>(block, Crc32c({block, stream_table, table_zst}));
-  Put<uint32_t>(block, Crc32c({block, stream_table, table_zst, frames}));
+  PutFixed<uint32_t>(block, kBlockMagic);
+  PutFixed<uint32_t>(block, static_cast<uint32_t>(size));
+  PutFixed<uint32_t>(block, static_cast<uint32_t>(events.size()));
+  PutFixed<uint32_t>(block, static_cast<uint32_t>(streams.size()));
+  PutFixed<uint32_t>(block, static_cast<uint32_t>(table.clusters.size()));
+  PutFixed<uint32_t>(block, static_cast<uint32_t>(table_zst.size()));
+  PutFixed<uint32_t>(block, static_cast<uint32_t>(table_raw.size()));
+  PutFixed<uint32_t>(block, 0);
+  PutFixed<int64_t>(block, min_ts);
+  PutFixed<int64_t>(block, max_ts);
+  PutFixed<uint32_t>(block, Crc32c({block, stream_table, table_zst}));
+  PutFixed<uint32_t>(block, Crc32c({block, stream_table, table_zst, frames}));
   block.append(stream_table);
   block.append(table_zst);
   block.append(frames);
@@ -397,14 +384,14 @@ Status DecodeClusterFrameInto(std::string_view frame, const ClusterInfo& cluster
   }
   for (size_t k = 0; k < n; ++k) {
     IndexedEvent& e = (*out)[*used + k];
-    e.index = Get<uint16_t>(idx + 2 * k);
-    const uint32_t size = Get<uint32_t>(len + 4 * k);
+    e.index = GetFixed<uint16_t>(idx + 2 * k);
+    const uint32_t size = GetFixed<uint32_t>(len + 4 * k);
     if (e.index >= block_count || raw.size() - pos < size) {
       return InternalError("log block: bad cluster record");
     }
     e.event.stream_id = cluster.stream_id;
-    e.event.timestamp_ms = Get<int64_t>(ts + 8 * k);
-    e.event.ingestion_ms = Get<int64_t>(ingest + 8 * k);
+    e.event.timestamp_ms = GetFixed<int64_t>(ts + 8 * k);
+    e.event.ingestion_ms = GetFixed<int64_t>(ingest + 8 * k);
     e.event.message.assign(raw.data() + pos, size);
     pos += size;
   }
@@ -437,7 +424,7 @@ bool ParseBlockHeader(std::string_view bytes, BlockRef* ref) {
   if (bytes.size() < 4) {
     return false;
   }
-  switch (Get<uint32_t>(bytes.data())) {
+  switch (GetFixed<uint32_t>(bytes.data())) {
     case kBlockMagic:
       return ParseHeaderV3(bytes, ref);
     case kBlockMagicV2:
@@ -448,7 +435,7 @@ bool ParseBlockHeader(std::string_view bytes, BlockRef* ref) {
 }
 
 Result<std::vector<LogEvent>> DecodeBlock(std::string_view block) {
-  if (block.size() >= 4 && Get<uint32_t>(block.data()) == kBlockMagicV2) {
+  if (block.size() >= 4 && GetFixed<uint32_t>(block.data()) == kBlockMagicV2) {
     return DecodeV2(block);
   }
   BlockRef ref;
@@ -456,7 +443,7 @@ Result<std::vector<LogEvent>> DecodeBlock(std::string_view block) {
     return InternalError("log block: bad header");
   }
   if (Crc32c({block.substr(0, 52), block.substr(kBlockHeaderSize)}) !=
-      Get<uint32_t>(block.data() + 52)) {
+      GetFixed<uint32_t>(block.data() + 52)) {
     return InternalError("log block: checksum mismatch");
   }
   std::vector<LogEvent> events(ref.count);
