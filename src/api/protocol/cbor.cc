@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/utf8.h"
+
 namespace berth::api::cbor {
 namespace {
 
@@ -34,59 +36,6 @@ const char* MajorName(uint8_t major) {
       "unsigned integer", "negative integer", "byte string", "text string", "array", "map", "tag",
       "simple/float"};
   return kNames[major & 7];
-}
-
-// Strict UTF-8 check (no overlongs, no surrogates, nothing above U+10FFFF). It matches what
-// nlohmann's dump() accepts, so a decoded document can always be dumped without throwing.
-bool IsValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<uint8_t>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t extra = 0;
-    uint8_t lo = 0x80;
-    uint8_t hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-      extra = 1;
-    } else if (c == 0xE0) {
-      extra = 2;
-      lo = 0xA0;
-    } else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) {
-      extra = 2;
-    } else if (c == 0xED) {
-      extra = 2;
-      hi = 0x9F;
-    } else if (c == 0xF0) {
-      extra = 3;
-      lo = 0x90;
-    } else if (c >= 0xF1 && c <= 0xF3) {
-      extra = 3;
-    } else if (c == 0xF4) {
-      extra = 3;
-      hi = 0x8F;
-    } else {
-      return false;
-    }
-    if (s.size() - i - 1 < extra) {
-      return false;
-    }
-    // Only the first continuation byte has a narrowed range.
-    const auto first = static_cast<uint8_t>(s[i + 1]);
-    if (first < lo || first > hi) {
-      return false;
-    }
-    for (size_t k = 2; k <= extra; ++k) {
-      const auto cont = static_cast<uint8_t>(s[i + k]);
-      if (cont < 0x80 || cont > 0xBF) {
-        return false;
-      }
-    }
-    i += extra + 1;
-  }
-  return true;
 }
 
 // IEEE 754 binary16 -> double, following RFC 8949 Appendix D.
@@ -220,7 +169,7 @@ class Decoder {
     std::string piece(in_.substr(pos_, static_cast<size_t>(head.arg)));
     pos_ += static_cast<size_t>(head.arg);
     // Checked per chunk: RFC 8949 forbids splitting a code point across chunks.
-    if (head.major == kMajorText && !IsValidUtf8(piece)) {
+    if (head.major == kMajorText && !core::IsValidUtf8(piece)) {
       return Fail(head.offset, "text string is not valid UTF-8");
     }
     return piece;

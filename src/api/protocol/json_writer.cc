@@ -10,36 +10,9 @@
 #endif
 
 #include "core/assert.h"
+#include "core/utf8.h"
 
 namespace berth::api {
-
-namespace {
-
-// Length of the valid UTF-8 sequence starting at text[i] (a byte >= 0x80), or 0 when it is not
-// one (stray continuation byte, overlong form, surrogate, beyond U+10FFFF, truncated).
-size_t Utf8SequenceLength(std::string_view text, size_t i) {
-  auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
-  auto continuation = [&](size_t k) { return k < text.size() && (byte(k) & 0xC0) == 0x80; };
-  unsigned char b = byte(i);
-  if (b >= 0xC2 && b <= 0xDF) {
-    return continuation(i + 1) ? 2 : 0;
-  }
-  if (b >= 0xE0 && b <= 0xEF) {
-    if (!continuation(i + 1) || !continuation(i + 2)) return 0;
-    unsigned char b1 = byte(i + 1);
-    if ((b == 0xE0 && b1 < 0xA0) || (b == 0xED && b1 >= 0xA0)) return 0;  // overlong, surrogate
-    return 3;
-  }
-  if (b >= 0xF0 && b <= 0xF4) {
-    if (!continuation(i + 1) || !continuation(i + 2) || !continuation(i + 3)) return 0;
-    unsigned char b1 = byte(i + 1);
-    if ((b == 0xF0 && b1 < 0x90) || (b == 0xF4 && b1 >= 0x90)) return 0;  // overlong, > U+10FFFF
-    return 4;
-  }
-  return 0;
-}
-
-}  // namespace
 
 // Escaping is most of the cost of a FilterLogEvents page: JSON log lines carry a quote every
 // few bytes. The text is escaped into a per-thread scratch buffer sized for the worst case
@@ -102,7 +75,7 @@ void AppendJsonString(std::string& out, std::string_view text) {
       continue;
     }
     if (c >= 0x80) {
-      if (size_t n = Utf8SequenceLength(text, static_cast<size_t>(s - text.data())); n != 0) {
+      if (size_t n = core::Utf8SequenceLength(text, static_cast<size_t>(s - text.data())); n != 0) {
         std::memcpy(d, s, n);
         d += n;
         s += n;
