@@ -135,6 +135,7 @@ HttpResponse FrontDoor::Handle(HttpRequest& req) {
     ctx.authorize = [this, &ctx](std::string_view action, std::string_view resource) {
       return authorizer_->Authorize(ctx.principal, action, resource);
     };
+    ctx.checks_permissions = true;
   }
 
   HttpResponse res;

@@ -97,7 +97,7 @@ class Session : public std::enable_shared_from_this<Session> {
         bad.status = 400;
         bad.headers.emplace_back("Content-Type", "text/plain");
         bad.body = "Bad Request\n";
-        Send(bad, false);
+        Send(std::move(bad), false);
         return;
       }
       beast::error_code ignored;
@@ -108,11 +108,11 @@ class Session : public std::enable_shared_from_this<Session> {
     bool keep_alive = msg.keep_alive();
     HttpRequest req = ToRequest(msg);
     handler_(req, [self = shared_from_this(), keep_alive](HttpResponse res) {
-      self->Send(res, keep_alive);
+      self->Send(std::move(res), keep_alive);
     });
   }
 
-  void Send(const HttpResponse& res, bool keep_alive) {
+  void Send(HttpResponse res, bool keep_alive) {
     auto msg = std::make_shared<http::response<http::string_body>>();
     msg->version(11);
     msg->result(static_cast<unsigned>(res.status));
@@ -120,7 +120,7 @@ class Session : public std::enable_shared_from_this<Session> {
       msg->set(k, v);
     }
     msg->set(http::field::server, "berth");
-    msg->body() = res.body;
+    msg->body() = std::move(res.body);
     msg->keep_alive(keep_alive);
     msg->prepare_payload();
     http::async_write(stream_, *msg,

@@ -20,7 +20,9 @@ void CommitBatcher::Enter() {
 }
 
 void CommitBatcher::AfterCommit(std::function<void()> send) {
-  if (!db_.in_batch()) {
+  // Nothing written in this turn so far: the reply rests only on committed data and goes now
+  // (a GetParameters does not wait for the turn's commit; a reply after a write still does).
+  if (!db_.batch_changed()) {
     send();
     return;
   }

@@ -745,6 +745,11 @@ Result<SsmService::Resolved> SsmService::Resolve(const std::string& name_with_se
 
 Result<std::string> SsmService::Reveal(const Parameter& parameter, const ParameterVersion& version,
                                        const DecryptOptions& decryption) {
+  return Reveal(ArnOfKey(CanonicalKey(parameter.name)), version, decryption);
+}
+
+Result<std::string> SsmService::Reveal(const std::string& arn, const ParameterVersion& version,
+                                       const DecryptOptions& decryption) {
   if (version.type != ParameterType::SecureString || !decryption.with_decryption) {
     return version.value;
   }
@@ -755,7 +760,7 @@ Result<std::string> SsmService::Reveal(const Parameter& parameter, const Paramet
   if (!blob) {
     return InternalError("ssm: a stored SecureString is not valid base64");
   }
-  auto out = cipher_.Decrypt(*blob, EncryptionContext(ArnOfKey(CanonicalKey(parameter.name))));
+  auto out = cipher_.Decrypt(*blob, EncryptionContext(arn));
   if (!out.ok()) {
     return KeyError(out.error());
   }
@@ -765,10 +770,10 @@ Result<std::string> SsmService::Reveal(const Parameter& parameter, const Paramet
 Result<ParameterValue> SsmService::ValueOf(const Parameter& parameter,
                                            const ParameterVersion& version, std::string selector,
                                            const DecryptOptions& decryption) {
-  BERTH_TRY(std::string value, Reveal(parameter, version, decryption));
   ParameterValue out;
-  out.name = parameter.name;
   out.arn = ArnOfKey(CanonicalKey(parameter.name));
+  BERTH_TRY(std::string value, Reveal(out.arn, version, decryption));
+  out.name = parameter.name;
   out.type = version.type;
   out.value = std::move(value);
   out.version = version.version;

@@ -212,6 +212,9 @@ class SsmService {
   Result<Resolved> Resolve(const std::string& name_with_selector) const;
   Result<std::string> Reveal(const Parameter& parameter, const ParameterVersion& version,
                              const DecryptOptions& decryption);
+  // The same, given the parameter's ARN (the encryption context) when the caller has it.
+  Result<std::string> Reveal(const std::string& arn, const ParameterVersion& version,
+                             const DecryptOptions& decryption);
   Result<ParameterValue> ValueOf(const Parameter& parameter, const ParameterVersion& version,
                                  std::string selector, const DecryptOptions& decryption);
   Result<Parameter*> TaggedParameter(const std::string& resource_type,

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <deque>
 #include <vector>
 
 namespace berth::ssm {
@@ -48,7 +49,9 @@ struct ParameterVersion {
 struct Parameter {
   std::string name;  // as first created: "/app/db" or "db" ("db" and "/db" are one parameter)
   Tags tags;
-  std::vector<ParameterVersion> versions;  // ascending; never empty for a stored parameter
+  // Ascending; never empty for a stored parameter. A deque: the 101st version pushes the first
+  // out, which in a vector moved the other 99 on every PutParameter.
+  std::deque<ParameterVersion> versions;
   const ParameterVersion& latest() const { return versions.back(); }
 };
 

@@ -174,7 +174,12 @@ Status Db::BeginBatch() {
   BERTH_ASSERT(!in_batch_, "BeginBatch inside a batch");
   BERTH_RETURN_IF_ERROR(RunCached("BEGIN"));
   in_batch_ = true;
+  changes_before_batch_ = sqlite3_total_changes64(db_);
   return OkStatus();
+}
+
+bool Db::batch_changed() const {
+  return in_batch_ && sqlite3_total_changes64(db_) != changes_before_batch_;
 }
 
 Status Db::CommitBatch() {

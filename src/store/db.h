@@ -79,6 +79,9 @@ class Db {
   Status BeginBatch();
   Status CommitBatch();
   bool in_batch() const { return in_batch_; }
+  // Whether a statement of the open batch has changed a row (inserted, updated or deleted one).
+  // A reply computed while this is false read only committed data, so it needs no commit wait.
+  bool batch_changed() const;
 
  private:
   friend class Stmt;
@@ -87,6 +90,7 @@ class Db {
 
   sqlite3* db_;
   bool in_batch_ = false;
+  int64_t changes_before_batch_ = 0;  // sqlite3_total_changes64 when the batch began
   // SQL text -> a prepared statement not currently handed out.
   std::unordered_map<std::string, sqlite3_stmt*> idle_;
   std::unordered_map<sqlite3_stmt*, std::string> sql_of_;

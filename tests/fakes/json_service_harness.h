@@ -30,6 +30,7 @@ class JsonServiceHarness {
       }
       return OkStatus();
     };
+    ctx_.checks_permissions = true;
   }
   Result<api::JsonReply> Call(const std::string& op, const nlohmann::json& in) {
     auto it = service_.operations.find(op);

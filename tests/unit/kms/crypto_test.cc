@@ -260,6 +260,33 @@ TEST(BlobTest, RotatedKeysDecryptOldBlobsWithOldMaterial) {
   ExpectInvalidCiphertext(DecryptBlob(sloppy, *v1, {}), "wrong version's material");
 }
 
+// Decryption keeps a keyed context per thread between calls: runs under one key, switches
+// between keys and failed decryptions in between must each behave as if it were fresh.
+TEST(BlobTest, InterleavedKeysAndFailuresDecryptAsIfEachWereTheFirst) {
+  Keyring ring;
+  const KeyMaterial& one = ring.Add(1);
+  const KeyMaterial& two = ring.Add(2);
+  auto a = EncryptBlob(one, kKeyId, "alpha", {{"n", "a"}});
+  auto b = EncryptBlob(one, kKeyId, "bravo", {{"n", "b"}});
+  auto c = EncryptBlob(two, kKeyId, "charlie", {{"n", "c"}});
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  std::string tampered = *b;
+  tampered.back() = static_cast<char>(tampered.back() ^ 1);
+  for (int round = 0; round < 3; ++round) {
+    auto first = DecryptBlob(ring.Lookup(), *a, {{"n", "a"}});
+    ExpectInvalidCiphertext(DecryptBlob(ring.Lookup(), *a, {{"n", "b"}}), "wrong context");
+    ExpectInvalidCiphertext(DecryptBlob(ring.Lookup(), tampered, {{"n", "b"}}), "tampered");
+    auto same_key = DecryptBlob(ring.Lookup(), *b, {{"n", "b"}});
+    auto other_key = DecryptBlob(ring.Lookup(), *c, {{"n", "c"}});
+    auto back = DecryptBlob(ring.Lookup(), *a, {{"n", "a"}});
+    ASSERT_TRUE(first.ok() && same_key.ok() && other_key.ok() && back.ok()) << round;
+    EXPECT_EQ(first->plaintext, "alpha");
+    EXPECT_EQ(same_key->plaintext, "bravo");
+    EXPECT_EQ(other_key->plaintext, "charlie");
+    EXPECT_EQ(back->plaintext, "alpha");
+  }
+}
+
 TEST(BlobTest, AnotherKeysMaterialFails) {
   Keyring ring;
   ring.Add(1);
