@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <future>
 #include <utility>
 
 #ifdef __AVX2__
@@ -12,6 +13,7 @@
 #endif
 
 #include "core/assert.h"
+#include "core/worker_thread.h"
 #include "logs/byte_io.h"
 
 namespace berth::logs {
@@ -127,11 +129,30 @@ struct Scratch {
   std::array<FlatField, kMaxFlatFields> fields;  // ScanFlatObject's output, reused
 };
 
+// A key or value FieldRecorder added to the KeyStats: value index `value` of key `key`, or the
+// key itself when `value` is kNewKey. Its text points into the event being read.
+struct NewText {
+  uint8_t key = 0;
+  uint8_t value = 0;
+};
+constexpr uint8_t kNewKey = 0xFF;
+
+// What one pass of ReadFields over a run of events found: the keys (in first-seen order) and
+// their values, and stable copies of the texts that pointed into a reused parse buffer.
+struct FieldPass {
+  std::vector<KeyStats> keys;
+  std::vector<std::unique_ptr<std::string>> texts;
+  // A key was met while `keys` was full (kMaxDimKeys): that key was not recorded. Harmless for
+  // the first pass of a block, but a later pass's table may then lack a key an earlier pass has.
+  bool dropped_key = false;
+  std::vector<NewText> added;  // per event, reused
+};
+
 // Records the fields of one event into `codes` (one per key of `keys`, which grows up to
 // kMaxDimKeys); only a key's first occurrence in the event counts, as for Matches.
 class FieldRecorder {
  public:
-  FieldRecorder(std::vector<KeyStats>& keys, uint8_t* codes) : keys_(keys), codes_(codes) {}
+  FieldRecorder(FieldPass& pass, uint8_t* codes) : pass_(pass), keys_(pass.keys), codes_(codes) {}
 
   // `raw` is the value's JSON text; `scalar` false for an object or array.
   void Field(std::string_view raw_key, std::string_view raw, bool scalar) {
@@ -150,9 +171,11 @@ class FieldRecorder {
     ++position_;
     if (k == keys_.size()) {
       if (keys_.size() == kMaxDimKeys) {
+        pass_.dropped_key = true;
         return;  // not a candidate; nothing to record
       }
-      keys_.push_back({raw_key, key_print, {}, false, {}});  // re-pointed by the caller
+      keys_.push_back({raw_key, key_print, {}, false, {}});
+      pass_.added.push_back({static_cast<uint8_t>(k), kNewKey});
     }
     if ((seen_ >> k) & 1) {
       return;
@@ -175,12 +198,14 @@ class FieldRecorder {
         return;
       }
       ks.prints[v] = print;
-      ks.values.push_back(raw);  // into the event: re-pointed by the caller
+      ks.values.push_back(raw);
+      pass_.added.push_back({static_cast<uint8_t>(k), static_cast<uint8_t>(v)});
     }
     codes_[k] = static_cast<uint8_t>(v);
   }
 
  private:
+  FieldPass& pass_;
   std::vector<KeyStats>& keys_;
   uint8_t* codes_;
   uint32_t seen_ = 0;  // keys already met in this event
@@ -265,94 +290,204 @@ bool ScanFlatObject(std::string_view m, std::array<FlatField, kMaxFlatFields>& f
   }
 }
 
-// Reads the top-level fields of `message` into `rec`. False when the event is not a JSON object
-// simdjson can walk.
-bool ReadFields(std::string_view message, Scratch& s, std::vector<KeyStats>& keys,
-                uint8_t* codes) {
+enum class Read : uint8_t {
+  NotJson,  // not a JSON object simdjson can walk
+  InPlace,  // new keys and values point into the message itself
+  Parsed,   // new keys and values point into the parse buffer (Scratch::buf)
+};
+
+// Reads the top-level fields of `message` into `pass` and `codes`.
+Read ReadFields(std::string_view message, Scratch& s, FieldPass& pass, uint8_t* codes) {
   const std::string_view m = Trim(message);
   // The same shape test as FilterPattern's JSON matching.
   if (m.size() < 2 || m.front() != '{' || m.back() != '}') {
-    return false;
+    return Read::NotJson;
   }
-  FieldRecorder rec(keys, codes);
+  FieldRecorder rec(pass, codes);
   size_t count = 0;
   if (ScanFlatObject(m, s.fields, &count)) {
     for (size_t f = 0; f < count; ++f) {
       rec.Field(s.fields[f].key, s.fields[f].value, true);
     }
-    return true;
+    return Read::InPlace;
   }
   s.buf.assign(m);
   s.buf.resize(m.size() + simdjson::SIMDJSON_PADDING, '\0');
   simdjson::ondemand::document doc;
   if (s.parser.iterate(s.buf.data(), m.size(), s.buf.size()).get(doc) != simdjson::SUCCESS) {
-    return false;
+    return Read::NotJson;
   }
   simdjson::ondemand::object obj;
   if (doc.get_object().get(obj) != simdjson::SUCCESS) {
-    return false;
+    return Read::NotJson;
   }
   const char* end = s.buf.data() + m.size();
   for (auto field_result : obj) {
     simdjson::ondemand::field field;
     if (std::move(field_result).get(field) != simdjson::SUCCESS) {
-      return false;
+      return Read::NotJson;
     }
     const std::string_view raw_key = RawKey(field.key().raw(), end);
     simdjson::ondemand::value value = field.value();
     simdjson::ondemand::json_type type;
     if (value.type().get(type) != simdjson::SUCCESS) {
-      return false;
+      return Read::NotJson;
     }
     const bool scalar = type != simdjson::ondemand::json_type::object &&
                         type != simdjson::ondemand::json_type::array;
     rec.Field(raw_key, scalar ? Trim(value.raw_json_token()) : std::string_view(), scalar);
   }
-  return true;
+  return Read::Parsed;
+}
+
+// Reads the fields of events[begin, end) into `pass`, writing their rows of `codes`
+// (kMaxDimKeys a row, indexed by `pass`'s keys) and their `json` flags. Texts that point into
+// the parse buffer are copied into pass.texts; the others point into the events.
+void ReadRange(const std::vector<LogEvent>& events, size_t begin, size_t end, uint8_t* codes,
+               uint8_t* json, FieldPass& pass) {
+  thread_local Scratch scratch;
+  for (size_t i = begin; i < end; ++i) {
+    uint8_t* c = &codes[i * kMaxDimKeys];
+    std::fill(c, c + kMaxDimKeys, kAbsent);
+    pass.added.clear();
+    const Read read = ReadFields(events[i].message, scratch, pass, c);
+    json[i] = read != Read::NotJson ? 1 : 0;
+    if (read == Read::NotJson) {
+      std::fill(c, c + kMaxDimKeys, kUnknown);
+    }
+    if (read == Read::InPlace) {
+      continue;
+    }
+    // Keys and values first seen in this event point into the parse buffer (reused for the next
+    // event) when it was parsed, or into a half-read event that proved not to be JSON: copy them.
+    for (const NewText& a : pass.added) {
+      KeyStats& ks = pass.keys[a.key];
+      std::string_view& text = a.value == kNewKey ? ks.key : ks.values[a.value];
+      pass.texts.push_back(std::make_unique<std::string>(text));
+      text = *pass.texts.back();
+    }
+  }
+}
+
+// Adds what `later` found (ReadRange over events[begin, end), after `earlier`'s events) to
+// `earlier`, and rewrites the rows of those events in `codes` from `later`'s key and value
+// numbers to `earlier`'s, so that the result is what one ReadRange over both runs gives: keys
+// and values in first-seen order, the same too_many flags, the same codes for every key that
+// can be a dimension. REQUIRES: !later.dropped_key (else `later` may lack a key `earlier` has).
+void MergeInto(FieldPass& earlier, FieldPass& later, uint8_t* codes, const uint8_t* json,
+               size_t begin, size_t end) {
+  BERTH_ASSERT(!later.dropped_key, "a later pass with a full key table cannot be merged");
+  std::vector<KeyStats>& keys = earlier.keys;
+  constexpr uint8_t kDropped = 0xFF;  // a later key beyond kMaxDimKeys: never recorded
+  std::array<uint8_t, kMaxDimKeys> key_to{};
+  std::array<std::array<uint8_t, kMaxDimValues>, kMaxDimKeys> value_to{};
+  bool identity = true;
+  for (size_t lk = 0; lk < later.keys.size(); ++lk) {
+    const KeyStats& from = later.keys[lk];
+    size_t k = 0;
+    while (k < keys.size() &&
+           (keys[k].key_print != from.key_print || !SameGivenPrints(keys[k].key, from.key))) {
+      ++k;
+    }
+    if (k == keys.size()) {
+      if (keys.size() == kMaxDimKeys) {
+        earlier.dropped_key = true;
+        key_to[lk] = kDropped;
+        identity = false;
+        continue;
+      }
+      keys.push_back({from.key, from.key_print, {}, false, {}});
+    }
+    key_to[lk] = static_cast<uint8_t>(k);
+    identity = identity && k == lk;
+    KeyStats& to = keys[k];
+    to.too_many = to.too_many || from.too_many;
+    for (size_t v = 0; v < from.values.size() && !to.too_many; ++v) {
+      size_t w = 0;
+      while (w < to.values.size() &&
+             (to.prints[w] != from.prints[v] || !SameGivenPrints(to.values[w], from.values[v]))) {
+        ++w;
+      }
+      if (w == to.values.size()) {
+        if (w == kMaxDimValues) {
+          to.too_many = true;  // more distinct values in both runs than a dimension may have
+          break;
+        }
+        to.prints[w] = from.prints[v];
+        to.values.push_back(from.values[v]);
+      }
+      value_to[lk][v] = static_cast<uint8_t>(w);
+      identity = identity && w == v;
+    }
+  }
+  for (auto& text : later.texts) {
+    earlier.texts.push_back(std::move(text));
+  }
+  later.texts.clear();
+  if (identity) {
+    return;  // the same keys and values in the same order: the rows are already right
+  }
+  // A key that is too_many is never a dimension, so its codes are never read again.
+  for (size_t i = begin; i < end; ++i) {
+    if (!json[i]) {
+      continue;  // all kUnknown, whatever the numbering
+    }
+    uint8_t* row = &codes[i * kMaxDimKeys];
+    std::array<uint8_t, kMaxDimKeys> out;
+    out.fill(kAbsent);
+    for (size_t lk = 0; lk < later.keys.size(); ++lk) {
+      const uint8_t k = key_to[lk];
+      if (k == kDropped) {
+        continue;
+      }
+      const uint8_t code = row[lk];
+      out[k] = code == kAbsent || code == kUnknown || keys[k].too_many ? code : value_to[lk][code];
+    }
+    std::memcpy(row, out.data(), kMaxDimKeys);
+  }
 }
 
 }  // namespace
 
-ClusterPlan PlanClusters(const std::vector<LogEvent>& events) {
+ClusterPlan PlanClusters(const std::vector<LogEvent>& events, core::WorkerThread* helper) {
   const size_t n = events.size();
-  thread_local Scratch scratch;
-  std::vector<KeyStats> keys;
-  keys.reserve(kMaxDimKeys);
-  // Stable copies of the key and value texts met (the parse buffer is reused per event).
-  std::vector<std::unique_ptr<std::string>> texts;
   // Per-thread buffers, reused across blocks: this VM takes ~12 us to fault in a fresh page,
   // and `codes` alone is 512 KiB for a full block.
   thread_local std::vector<uint8_t> codes;
   thread_local std::vector<uint8_t> json;
   thread_local std::vector<uint32_t> cluster_of;
   thread_local std::vector<uint32_t> slots;  // cluster index + 1, or 0
-  codes.assign(n * kMaxDimKeys, kAbsent);
-  json.assign(n, 0);
+  codes.resize(n * kMaxDimKeys);
+  json.resize(n);
   cluster_of.resize(n);
-  for (size_t i = 0; i < n; ++i) {
-    uint8_t* c = &codes[i * kMaxDimKeys];
-    const size_t keys_before = keys.size();
-    std::array<uint8_t, kMaxDimKeys> values_before;
-    for (size_t k = 0; k < keys.size(); ++k) {
-      values_before[k] = static_cast<uint8_t>(keys[k].values.size());
+  FieldPass pass;
+  pass.keys.reserve(kMaxDimKeys);
+  if (helper != nullptr && n >= kParallelPlanEvents) {
+    // The second half of the events is read on the helper meanwhile, into its own key table,
+    // then merged (MergeInto): the same keys, values and codes as one pass over all of them.
+    const size_t mid = n / 2;
+    FieldPass second;
+    second.keys.reserve(kMaxDimKeys);
+    // Pointers, not the names: in the job, `codes` and `json` would be the helper's own
+    // thread_local vectors.
+    uint8_t* const codes_at = codes.data();
+    uint8_t* const json_at = json.data();
+    std::future<void> done = helper->Submit(
+        [&events, mid, n, codes_at, json_at, &second] {
+          ReadRange(events, mid, n, codes_at, json_at, second);
+        });
+    ReadRange(events, 0, mid, codes.data(), json.data(), pass);
+    done.get();
+    if (!second.dropped_key) {
+      MergeInto(pass, second, codes.data(), json.data(), mid, n);
+    } else {
+      // Over kMaxDimKeys keys in the second half alone: read it again after the first.
+      ReadRange(events, mid, n, codes.data(), json.data(), pass);
     }
-    json[i] = ReadFields(events[i].message, scratch, keys, c) ? 1 : 0;
-    if (!json[i]) {
-      std::fill(c, c + kMaxDimKeys, kUnknown);
-    }
-    // Keys and values first seen in this event point into the parse buffer: copy them.
-    for (size_t k = 0; k < keys.size(); ++k) {
-      if (k >= keys_before) {
-        texts.push_back(std::make_unique<std::string>(keys[k].key));
-        keys[k].key = *texts.back();
-      }
-      const size_t from = k < keys_before ? values_before[k] : 0;
-      for (size_t v = from; v < keys[k].values.size(); ++v) {
-        texts.push_back(std::make_unique<std::string>(keys[k].values[v]));
-        keys[k].values[v] = *texts.back();
-      }
-    }
+  } else {
+    ReadRange(events, 0, n, codes.data(), json.data(), pass);
   }
+  std::vector<KeyStats>& keys = pass.keys;
   // Dimensions: the keys with few values, fewest first; dropped from the back while the block
   // would have too many clusters.
   std::vector<size_t> dims;

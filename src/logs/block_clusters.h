@@ -22,6 +22,10 @@
 #include "logs/log_types.h"
 #include "logs/trigram_bitmap.h"
 
+namespace berth::core {
+class WorkerThread;
+}
+
 namespace berth::logs {
 
 inline constexpr size_t kMaxDimValues = 16;
@@ -61,8 +65,14 @@ struct ClusterPlan {
   std::vector<std::vector<uint32_t>> members;
 };
 
+// Below this many events PlanClusters reads a block on one thread even with a helper.
+inline constexpr size_t kParallelPlanEvents = 1024;
+
 // Groups `events` into clusters as described at the top of this file. Parses each JSON event
-// once with simdjson On-Demand; thread-safe (per-thread parser).
-ClusterPlan PlanClusters(const std::vector<LogEvent>& events);
+// once with simdjson On-Demand; thread-safe (per-thread parser). With `helper`, the second half
+// of a large block's events is read on that thread meanwhile and the two key and value tables
+// are merged: the plan is the same either way.
+ClusterPlan PlanClusters(const std::vector<LogEvent>& events,
+                         core::WorkerThread* helper = nullptr);
 
 }  // namespace berth::logs

@@ -9,6 +9,8 @@
 #include <numeric>
 #include <unordered_map>
 
+#include "logs/byte_io.h"
+
 namespace berth::logs {
 
 namespace {
@@ -145,7 +147,8 @@ Status LogStore::Append(int64_t group_id, const std::vector<LogEvent>& events) {
   BERTH_ASSERT(it != groups_.end(), "Append to a group that is not open");
   BERTH_ASSERT(!events.empty() && events.size() <= kMaxBlockEvents, "block size out of range");
   Group& g = it->second;
-  std::string block = EncodeBlock(events, 1, &encoder_);
+  std::shared_ptr<const BlockClusters> table;
+  std::string block = EncodeBlock(events, 1, &encoder_, &table);
   if (g.active_size > 0 && g.active_size + static_cast<int64_t>(block.size()) > segment_bytes_) {
     // Close the full segment durably, then start the next one.
     if (g.fd >= 0) {
@@ -174,9 +177,15 @@ Status LogStore::Append(int64_t group_id, const std::vector<LogEvent>& events) {
     }
     off += static_cast<size_t>(n);
   }
+  // The fixed header only: the cluster table is the one just encoded, not read back.
   BlockRef ref;
-  const bool parsed = ParseBlockHeader(block, &ref);  // also keeps the cluster table in memory
-  BERTH_ASSERT(parsed, "EncodeBlock writes a valid head");
+  const bool parsed = ParseBlockHeader(std::string_view(block).substr(0, kBlockHeaderSize), &ref);
+  BERTH_ASSERT(parsed && block.size() >= ref.head_size, "EncodeBlock writes a valid head");
+  for (uint32_t i = 0; i < ref.stream_count; ++i) {
+    ref.streams.push_back(
+        static_cast<int64_t>(GetFixed<uint64_t>(block.data() + kBlockHeaderSize + 8 * i)));
+  }
+  ref.clusters = std::move(table);
   ref.segment = g.active_segment;
   ref.offset = g.active_size;
   g.blocks.push_back(ref);
@@ -184,6 +193,11 @@ Status LogStore::Append(int64_t group_id, const std::vector<LogEvent>& events) {
   g.bytes += static_cast<int64_t>(block.size());
   g.dirty = true;
   return OkStatus();
+}
+
+void LogStore::DisposeLater(std::vector<LogEvent> events) {
+  // The future is dropped: nothing waits for the job, which only frees memory.
+  (void)encoder_.Submit([dead = std::move(events)] {});
 }
 
 Status LogStore::Scan(int64_t group_id, int64_t start_ms, int64_t end_ms, const Visitor& visit,

@@ -40,6 +40,9 @@ class LogStore {
   Status OpenGroup(int64_t group_id, std::string* repaired = nullptr);
   // Appends the events as one block. REQUIRES: the group is open; 1..kMaxBlockEvents events.
   Status Append(int64_t group_id, const std::vector<LogEvent>& events);
+  // Destroys `events` on the store's helper thread, after the blocks it is encoding: freeing a
+  // batch's thousands of messages then costs the caller (a PutLogEvents reply) nothing.
+  void DisposeLater(std::vector<LogEvent> events);
   // Visits the events with a timestamp in [start_ms, end_ms], block by block in write order
   // (within a block in the order they were appended), with each event's id (unique and stable
   // within the group: its block's position and its index in the block); `visit` returns false

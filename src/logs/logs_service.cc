@@ -480,6 +480,7 @@ Status LogsService::Ingest(LogGroup& group, LogStream& stream, std::vector<LogEv
   }
   updated.last_ingestion_ms = events.back().ingestion_ms;
   updated.stored_bytes += bytes;
+  store_.DisposeLater(std::move(events));  // freeing the messages is off the reply's path
   BERTH_RETURN_IF_ERROR(SaveStream(updated));
   stream = std::move(updated);
   return OkStatus();

@@ -279,8 +279,8 @@ void EncodeClusterFrames(const std::vector<LogEvent>& events, ClusterPlan& plan,
 }  // namespace
 
 std::string EncodeBlock(const std::vector<LogEvent>& events, int zstd_level,
-                        core::WorkerThread* helper) {
-  ClusterPlan plan = PlanClusters(events);
+                        core::WorkerThread* helper, std::shared_ptr<const BlockClusters>* table_out) {
+  ClusterPlan plan = PlanClusters(events, helper);
   BlockClusters& table = *plan.table;
   // Frames in descending size: the rare clusters (errors, 5xx) that queries look for end up
   // next to each other at the end of the block, so reading them takes few, short reads.
@@ -289,13 +289,22 @@ std::string EncodeBlock(const std::vector<LogEvent>& events, int zstd_level,
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     return table.clusters[a].count > table.clusters[b].count;
   });
-  // With a helper thread, it encodes the second half of the frames (by events) meanwhile.
+  // With a helper thread, it encodes the second half of the frames meanwhile: the split (a
+  // prefix of `order` here, the rest there) that comes closest to half of the message bytes.
   size_t split = order.size();
   if (helper != nullptr && events.size() >= kParallelEncodeEvents && order.size() > 1) {
-    size_t seen = 0;
-    split = 0;
-    while (split < order.size() - 1 && seen < events.size() / 2) {
-      seen += table.clusters[order[split++]].count;
+    std::vector<uint64_t> bytes(order.size(), 0);
+    uint64_t total = 0;
+    for (size_t k = 0; k < order.size(); ++k) {
+      for (uint32_t i : plan.members[order[k]]) {
+        bytes[k] += events[i].message.size() + kEventColumnsBytes;
+      }
+      total += bytes[k];
+    }
+    uint64_t seen = bytes[0];
+    split = 1;
+    while (split < order.size() - 1 && (seen + bytes[split]) * 2 <= total + bytes[split]) {
+      seen += bytes[split++];
     }
   }
   std::vector<ClusterInfo> ordered;
@@ -360,6 +369,9 @@ std::string EncodeBlock(const std::vector<LogEvent>& events, int zstd_level,
   block.append(stream_table);
   block.append(table_zst);
   block.append(frames);
+  if (table_out != nullptr) {
+    *table_out = std::move(plan.table);  // ClusterDim views stay valid: the strings do not move
+  }
   return block;
 }
 

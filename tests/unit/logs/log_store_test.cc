@@ -308,6 +308,47 @@ TEST_F(LogStoreTest, ClusterTablesComeBackFromDisk) {
   EXPECT_EQ(hits, 60u);
 }
 
+// Append keeps the cluster table it encoded instead of reading the block back: it must be the
+// table (and stream list, sizes, times) that reopening the store reads from disk.
+TEST_F(LogStoreTest, AppendedBlockRefsMatchTheOnesReadFromDisk) {
+  std::vector<BlockRef> appended;
+  {
+    LogStore store(dir_, /*segment_bytes=*/64);
+    ASSERT_TRUE(store.OpenGroup(1).ok());
+    ASSERT_TRUE(store.Append(1, Lograge(300, 1000)).ok());
+    ASSERT_TRUE(store.Append(1, Lograge(5133, 2000)).ok());
+    ASSERT_TRUE(store.Append(1, Events(3, 9000, "plain ")).ok());
+    appended = store.Blocks(1);
+  }
+  LogStore store(dir_);
+  ASSERT_TRUE(store.OpenGroup(1).ok());
+  const std::vector<BlockRef> read = store.Blocks(1);
+  ASSERT_EQ(appended.size(), read.size());
+  for (size_t b = 0; b < read.size(); ++b) {
+    EXPECT_EQ(appended[b].segment, read[b].segment);
+    EXPECT_EQ(appended[b].offset, read[b].offset);
+    EXPECT_EQ(appended[b].size, read[b].size);
+    EXPECT_EQ(appended[b].count, read[b].count);
+    EXPECT_EQ(appended[b].min_ts, read[b].min_ts);
+    EXPECT_EQ(appended[b].max_ts, read[b].max_ts);
+    EXPECT_EQ(appended[b].head_size, read[b].head_size);
+    EXPECT_EQ(appended[b].streams, read[b].streams);
+    ASSERT_NE(appended[b].clusters, nullptr);
+    ASSERT_NE(read[b].clusters, nullptr);
+    EXPECT_EQ(appended[b].clusters->Encode(), read[b].clusters->Encode()) << b;
+  }
+}
+
+// Events handed to DisposeLater are gone from the caller at once and nothing else changes.
+TEST_F(LogStoreTest, DisposeLaterTakesTheEvents) {
+  LogStore store(dir_);
+  ASSERT_TRUE(store.OpenGroup(1).ok());
+  std::vector<LogEvent> events = Lograge(2000, 1000);
+  ASSERT_TRUE(store.Append(1, events).ok());
+  store.DisposeLater(std::move(events));
+  EXPECT_EQ(All(store).size(), 2000u);
+}
+
 TEST_F(LogStoreTest, CorruptFrameInTheNewestBlockIsTruncated) {
   std::string seg = dir_ + "/1/" + SegmentFileName(0);
   uintmax_t good_size = 0;
