@@ -3,6 +3,7 @@
 #include "api/handlers/handlers.h"
 #include "api/handlers/logs_put_events.h"
 #include "api/protocol/json_writer.h"
+#include "core/worker_thread.h"
 #include "logs/logs_errors.h"
 #include "logs/logs_service.h"
 
@@ -154,14 +155,36 @@ JsonService MakeLogsHandlers(logs::LogsService& logs) {
   };
   // JSON protocols: the fast decoder; rpc-v2-cbor (not spoken by Logs clients today): the
   // generic path.
-  s.raw_operations["PutLogEvents"] = [&logs, put_reply](const std::string& body) -> DecodedOperation {
-    auto in = std::make_shared<Result<PutLogEventsInput>>(ParsePutLogEvents(body));
-    return [&logs, put_reply, in](const ApiContext&) -> Result<JsonReply> {
-      if (!in->ok()) {
-        return in->error();
-      }
-      BERTH_TRY(logs::PutResult r,
-                logs.PutLogEvents((*in)->group, (*in)->stream, std::move((*in)->events)));
+  //
+  // A large batch's messages are unescaped on two threads: `unescaper` starts as soon as the
+  // body's structure is read (while the loop thread still checks the signature), and the loop
+  // thread joins it when the operation runs.
+  auto unescaper = std::make_shared<core::WorkerThread>();
+  s.raw_operations["PutLogEvents"] = [&logs, put_reply,
+                                      unescaper](const std::string& body) -> DecodedOperation {
+    constexpr size_t kSharedUnescapeEvents = 256;  // below, a thread hand-off costs more
+    auto parsed = PendingPutLogEvents::Parse(body);
+    if (!parsed.ok()) {
+      return [error = parsed.error()](const ApiContext&) -> Result<JsonReply> { return error; };
+    }
+    // Shared with the unescaper's job; Stop() when the operation is dropped unrun (a refused
+    // signature), since the job reads `body`, which only outlives the operation.
+    std::shared_ptr<PendingPutLogEvents> pending = std::move(parsed).value();
+    struct StopOnDrop {
+      explicit StopOnDrop(std::shared_ptr<PendingPutLogEvents> pending) : p(std::move(pending)) {}
+      StopOnDrop(const StopOnDrop&) = delete;
+      StopOnDrop& operator=(const StopOnDrop&) = delete;
+      ~StopOnDrop() { p->Stop(); }
+      std::shared_ptr<PendingPutLogEvents> p;
+    };
+    auto guard = std::make_shared<StopOnDrop>(pending);
+    if (pending->size() >= kSharedUnescapeEvents) {
+      (void)unescaper->Submit([pending] { pending->Unescape(); });
+    }
+    return [&logs, put_reply, guard](const ApiContext&) -> Result<JsonReply> {
+      guard->p->Unescape();
+      BERTH_TRY(PutLogEventsInput in, guard->p->Finish());
+      BERTH_TRY(logs::PutResult r, logs.PutLogEvents(in.group, in.stream, std::move(in.events)));
       return put_reply(r);
     };
   };

@@ -6,6 +6,9 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
+#include <thread>
+
 #include "logs/logs_errors.h"
 
 namespace berth::api {
@@ -17,17 +20,18 @@ Error Malformed(const std::string& what) {
 }
 }  // namespace
 
-Result<PutLogEventsInput> ParsePutLogEvents(const std::string& body) {
-  simdjson::padded_string copy;
+Result<std::unique_ptr<PendingPutLogEvents>> PendingPutLogEvents::Parse(const std::string& body) {
+  std::unique_ptr<PendingPutLogEvents> p(new PendingPutLogEvents());
   simdjson::padded_string_view padded;
   if (body.capacity() - body.size() >= simdjson::SIMDJSON_PADDING) {
     padded = simdjson::padded_string_view(body.data(), body.size(), body.capacity());
   } else {
-    copy = simdjson::padded_string(body);
-    padded = copy;
+    p->copy_.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+    p->copy_.assign(body);
+    padded = simdjson::padded_string_view(p->copy_.data(), p->copy_.size(), p->copy_.capacity());
   }
   thread_local simdjson::ondemand::parser parser;
-  PutLogEventsInput in;
+  PutLogEventsInput& in = p->in_;
   bool have_events = false;
   try {
     simdjson::ondemand::document doc = parser.iterate(padded);
@@ -42,6 +46,7 @@ Result<PutLogEventsInput> ParsePutLogEvents(const std::string& body) {
         have_events = true;
         for (auto item : field.value().get_array()) {
           logs::InputEvent e;
+          RawMessage raw;
           bool has_ts = false, has_msg = false;
           for (auto f : item.get_object()) {
             std::string_view k = f.unescaped_key();
@@ -49,7 +54,18 @@ Result<PutLogEventsInput> ParsePutLogEvents(const std::string& body) {
               e.timestamp_ms = f.value().get_int64();
               has_ts = true;
             } else if (k == "message") {
-              e.message = std::string(std::string_view(f.value().get_string()));
+              // The token as it is (stage 1 has checked the quotes and UTF-8; escapes are checked
+              // when unescaped), up to the next token: drop the blanks after it.
+              std::string_view token = f.value().raw_json_token();
+              while (!token.empty() && (token.back() == ' ' || token.back() == '\t' ||
+                                        token.back() == '\n' || token.back() == '\r')) {
+                token.remove_suffix(1);
+              }
+              if (token.size() < 2 || token.front() != '"' || token.back() != '"') {
+                return Malformed("message must be a string");
+              }
+              raw.begin = reinterpret_cast<const uint8_t*>(token.data() + 1);
+              raw.size = static_cast<uint32_t>(token.size() - 2);
               has_msg = true;
             }
           }
@@ -58,6 +74,7 @@ Result<PutLogEventsInput> ParsePutLogEvents(const std::string& body) {
                 "Each log event needs a timestamp and a message.");
           }
           in.events.push_back(std::move(e));
+          p->messages_.push_back(raw);
         }
       }
       // Other members (sequenceToken, entity) are accepted and ignored, as CloudWatch does.
@@ -75,7 +92,63 @@ Result<PutLogEventsInput> ParsePutLogEvents(const std::string& body) {
   if (!have_events) {
     return logs::errors::InvalidParameter("logEvents must be set.");
   }
-  return in;
+  return p;
+}
+
+void PendingPutLogEvents::Unescape() {
+  // Chunks small enough for two threads to end close together, large enough that claiming one
+  // costs nothing.
+  constexpr size_t kChunk = 64;
+  thread_local simdjson::ondemand::parser parser;
+  if (parser.capacity() == 0) {
+    (void)parser.allocate(simdjson::SIMDJSON_PADDING);  // unescape() needs its implementation
+  }
+  thread_local std::vector<uint8_t> scratch;
+  const size_t n = messages_.size();
+  while (true) {
+    in_flight_.fetch_add(1);
+    const size_t from = next_.fetch_add(kChunk);
+    if (from >= n) {
+      in_flight_.fetch_sub(1);
+      return;
+    }
+    for (size_t i = from; i < std::min(n, from + kChunk); ++i) {
+      const RawMessage& raw = messages_[i];
+      if (scratch.size() < raw.size + simdjson::SIMDJSON_PADDING) {
+        scratch.resize(raw.size + simdjson::SIMDJSON_PADDING);
+      }
+      uint8_t* dst = scratch.data();
+      std::string_view text;
+      if (parser.unescape(simdjson::ondemand::raw_json_string(raw.begin), dst).get(text) !=
+          simdjson::SUCCESS) {
+        malformed_.store(true);
+        continue;
+      }
+      in_.events[i].message.assign(text);
+    }
+    in_flight_.fetch_sub(1);  // releases the messages written to whoever waits on it
+  }
+}
+
+void PendingPutLogEvents::Stop() {
+  next_.store(messages_.size());
+  while (in_flight_.load() != 0) {
+    std::this_thread::yield();  // another thread finishing one chunk: microseconds
+  }
+}
+
+Result<PutLogEventsInput> PendingPutLogEvents::Finish() {
+  Stop();
+  if (malformed_.load()) {
+    return Malformed("a message has a malformed escape sequence");
+  }
+  return std::move(in_);
+}
+
+Result<PutLogEventsInput> ParsePutLogEvents(const std::string& body) {
+  BERTH_TRY(std::unique_ptr<PendingPutLogEvents> pending, PendingPutLogEvents::Parse(body));
+  pending->Unescape();
+  return pending->Finish();
 }
 
 }  // namespace berth::api

@@ -1,6 +1,8 @@
 #pragma once
 // The fast decoder of PutLogEvents request bodies (see logs_put_events.cc).
 
+#include <atomic>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,9 +18,47 @@ struct PutLogEventsInput {
   std::vector<logs::InputEvent> events;
 };
 
-// SerializationException for malformed JSON or wrong types; InvalidParameterException for
-// missing members. Parses in place when `body` has simdjson's padding as spare capacity (as
-// HttpServer's bodies do), else from a padded copy.
+// A PutLogEvents body in two steps. Parse reads its structure (names, timestamps, where each
+// message lies) but leaves the messages escaped; Unescape then decodes them, and may run on two
+// threads at once, each taking the next chunk of events that no one has taken (a 1 MiB batch
+// of JSON lines is mostly escaped quotes: unescaping is most of decoding it).
+class PendingPutLogEvents {
+ public:
+  // SerializationException for malformed JSON or wrong types; InvalidParameterException for
+  // missing members. Reads `body` in place when it has simdjson's padding as spare capacity (as
+  // HttpServer's bodies do), else a padded copy. REQUIRES: `body` outlives the result, or at
+  // least its last Unescape (see Stop).
+  static Result<std::unique_ptr<PendingPutLogEvents>> Parse(const std::string& body);
+
+  // Unescapes chunks of messages until none are left. Thread-safe.
+  void Unescape();
+  // Lets no Unescape take another chunk, and waits for those that have one.
+  void Stop();
+  size_t size() const { return messages_.size(); }
+
+  // The input, once Unescape has returned on some thread (and every other Unescape has
+  // returned or will take nothing: Finish waits for chunks in flight); SerializationException
+  // when a message has a malformed escape.
+  Result<PutLogEventsInput> Finish();
+
+ private:
+  PendingPutLogEvents() = default;
+
+  std::string copy_;  // the body with padding as spare capacity, when it had none of its own
+  PutLogEventsInput in_;
+  // Each message's raw token: just after its opening quote, and its length up to the closing
+  // quote (escaped, so at least the unescaped length).
+  struct RawMessage {
+    const uint8_t* begin = nullptr;
+    uint32_t size = 0;
+  };
+  std::vector<RawMessage> messages_;
+  std::atomic<size_t> next_{0};       // first message no Unescape has taken
+  std::atomic<int> in_flight_{0};     // Unescape calls holding a chunk
+  std::atomic<bool> malformed_{false};
+};
+
+// Parse, Unescape and Finish on the calling thread.
 Result<PutLogEventsInput> ParsePutLogEvents(const std::string& body);
 
 }  // namespace berth::api
