@@ -624,7 +624,8 @@ Result<GetEventsResult> LogsService::GetLogEvents(const GetEventsRequest& req) {
   return out;
 }
 
-Result<FilterEventsResult> LogsService::FilterLogEvents(const FilterEventsRequest& req) {
+Result<FilterEventsResult> LogsService::FilterLogEvents(const FilterEventsRequest& req,
+                                                       const EventBatchSink& sink) {
   if (req.limit < 1 || req.limit > 10000) {
     return errors::InvalidParameter("limit must be between 1 and 10000.");
   }
@@ -672,6 +673,8 @@ Result<FilterEventsResult> LogsService::FilterLogEvents(const FilterEventsReques
   // group's write order (interleaved across streams), each page resuming where the last stopped.
   constexpr size_t kMaxPageBytes = 1 << 20;
   size_t page_bytes = 0;
+  int page_events = 0;
+  constexpr size_t kSinkBatch = 512;  // events handed to `sink` at a time
   LogStore::Position next;
   bool complete = true;
   // Reads restricted to some streams skip the blocks of the others by their stream tables.
@@ -683,16 +686,30 @@ Result<FilterEventsResult> LogsService::FilterLogEvents(const FilterEventsReques
         if (!stream_ids.count(e.stream_id) || !pattern.Matches(e.message)) {
           return true;
         }
-        char id_text[24];
-        std::snprintf(id_text, sizeof id_text, "%020llu", static_cast<unsigned long long>(id));
+        // The id as 20 zero-padded digits (snprintf was a tenth of a page's time).
+        char id_text[20];
+        for (uint64_t v = id, k = sizeof id_text; k-- > 0; v /= 10) {
+          id_text[k] = static_cast<char>('0' + v % 10);
+        }
         auto name = stream_names_.find(e.stream_id);
         page_bytes += e.message.size() + 64;
+        ++page_events;
         out.events.push_back({e.timestamp_ms, e.ingestion_ms, e.message,
-                              name == stream_names_.end() ? "" : name->second, id_text});
-        return static_cast<int>(out.events.size()) < req.limit && page_bytes < kMaxPageBytes;
+                              name == stream_names_.end() ? "" : name->second,
+                              std::string(id_text, sizeof id_text)});
+        if (sink && out.events.size() >= kSinkBatch) {
+          sink(std::move(out.events));
+          out.events.clear();
+          out.events.reserve(kSinkBatch);
+        }
+        return page_events < req.limit && page_bytes < kMaxPageBytes;
       },
       // Clusters the pattern cannot match, or of other streams, are not even decompressed.
       &next, &complete, ScanFilter{restricted ? &only : nullptr, &pattern}));
+  if (sink && !out.events.empty()) {
+    sink(std::move(out.events));
+    out.events.clear();
+  }
   if (!complete) {
     out.next_token = std::to_string(next.block) + "_" + std::to_string(next.event);
   }

@@ -125,7 +125,11 @@ class LogsService {
   Result<PutResult> PutLogEvents(const std::string& group, const std::string& stream,
                                  std::vector<InputEvent> events);
   Result<GetEventsResult> GetLogEvents(const GetEventsRequest& request);
-  Result<FilterEventsResult> FilterLogEvents(const FilterEventsRequest& request);
+  // With a `sink`, the page's events go to it in order, a batch at a time as the scan finds
+  // them (the result's `events` stays empty): a caller can render them while the scan goes on.
+  using EventBatchSink = std::function<void(std::vector<OutputEvent>&&)>;
+  Result<FilterEventsResult> FilterLogEvents(const FilterEventsRequest& request,
+                                             const EventBatchSink& sink = {});
 
   // Logs Insights. `start_s`/`end_s` are epoch seconds, as in the API.
   Result<std::string> StartQuery(const std::vector<std::string>& groups, int64_t start_s,

@@ -3,6 +3,7 @@
 #include "api/handlers/handlers.h"
 #include "api/handlers/logs_put_events.h"
 #include "api/protocol/json_writer.h"
+#include "core/handoff_queue.h"
 #include "core/worker_thread.h"
 #include "logs/logs_errors.h"
 #include "logs/logs_service.h"
@@ -228,7 +229,12 @@ JsonService MakeLogsHandlers(logs::LogsService& logs) {
         .Key("nextBackwardToken").String(r.next_backward_token);
     return JsonReply::Raw(w.EndObject().Take());
   };
-  ops["FilterLogEvents"] = [&logs](const ApiContext&, const json& in) -> Result<JsonReply> {
+  // The scan (decompressing, matching, copying out) runs on `scanner` while this thread renders
+  // the events it has found so far: the two halves of a page's work take about as long as each
+  // other, so a page is answered in about the time of the longer one.
+  auto scanner = std::make_shared<core::WorkerThread>();
+  ops["FilterLogEvents"] = [&logs, scanner](const ApiContext&,
+                                            const json& in) -> Result<JsonReply> {
     logs::FilterEventsRequest req;
     BERTH_TRY(req.group, GroupOf(in));
     req.stream_names = in.value("logStreamNames", std::vector<std::string>{});
@@ -238,18 +244,29 @@ JsonService MakeLogsHandlers(logs::LogsService& logs) {
     req.filter_pattern = Str(in, "filterPattern");
     req.next_token = Str(in, "nextToken");
     req.limit = in.value("limit", 10000);
-    BERTH_TRY(logs::FilterEventsResult r, logs.FilterLogEvents(req));
+    core::HandoffQueue<std::vector<logs::OutputEvent>> found;
+    auto scan = scanner->Submit([&logs, &req, &found] {
+      struct CloseWhenDone {  // however the scan ends, the loop below must end too
+        core::HandoffQueue<std::vector<logs::OutputEvent>>& q;
+        ~CloseWhenDone() { q.Close(); }
+      } close{found};
+      return logs.FilterLogEvents(
+          req, [&found](std::vector<logs::OutputEvent>&& batch) { found.Push(std::move(batch)); });
+    });
     JsonWriter w;
     w.BeginObject().Key("events").BeginArray();
-    for (const logs::OutputEvent& e : r.events) {
-      w.BeginObject()
-          .Key("logStreamName").String(e.stream)
-          .Key("timestamp").Int(e.timestamp_ms)
-          .Key("message").String(e.message)
-          .Key("ingestionTime").Int(e.ingestion_ms)
-          .Key("eventId").String(e.event_id)
-          .EndObject();
+    while (std::optional<std::vector<logs::OutputEvent>> batch = found.Pop()) {
+      for (const logs::OutputEvent& e : *batch) {
+        w.BeginObject()
+            .Key("logStreamName").String(e.stream)
+            .Key("timestamp").Int(e.timestamp_ms)
+            .Key("message").String(e.message)
+            .Key("ingestionTime").Int(e.ingestion_ms)
+            .Key("eventId").String(e.event_id)
+            .EndObject();
+      }
     }
+    BERTH_TRY(logs::FilterEventsResult r, scan.get());
     w.EndArray().Key("searchedLogStreams").BeginArray();
     for (const std::string& name : r.searched_streams) {
       w.BeginObject().Key("logStreamName").String(name).Key("searchedCompletely").Bool(true);

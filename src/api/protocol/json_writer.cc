@@ -67,18 +67,37 @@ void AppendJsonString(std::string& out, std::string_view text) {
     const __m128i space = _mm_set1_epi8(0x20);
     while (end - s >= 16) {
       const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
+      unsigned quotes = static_cast<unsigned>(_mm_movemask_epi8(
+          _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash))));
       // Signed compare: bytes >= 0x80 are negative, so "< 0x20" also flags non-ASCII.
-      const __m128i special =
-          _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-                       _mm_cmplt_epi8(v, space));
+      const unsigned others = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmplt_epi8(v, space)));
       _mm_storeu_si128(reinterpret_cast<__m128i*>(d), v);
-      const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(special));
-      if (mask == 0) {
+      if ((quotes | others) == 0) {
         s += 16;
         d += 16;
         continue;
       }
-      const int plain = __builtin_ctz(mask);
+      if (others == 0 && end - s >= 32) {
+        // Only quotes and backslashes (a JSON log line has one every few bytes): each is
+        // escaped in place and the rest of the block stored again behind it, without leaving
+        // the vector loop. Loads reach at most s + 31, inside the text.
+        unsigned done = 0;  // bytes of this block already in place before d
+        while (quotes != 0) {
+          const unsigned at = static_cast<unsigned>(__builtin_ctz(quotes));
+          d += at - done;
+          d[0] = '\\';
+          d[1] = s[at];
+          d += 2;
+          done = at + 1;
+          _mm_storeu_si128(reinterpret_cast<__m128i*>(d),
+                           _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + done)));
+          quotes &= quotes - 1;
+        }
+        d += 16 - done;
+        s += 16;
+        continue;
+      }
+      const int plain = __builtin_ctz(quotes | others);
       s += plain;
       d += plain;
       break;

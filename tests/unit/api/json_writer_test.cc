@@ -92,5 +92,23 @@ TEST(JsonWriterTest, RandomBytesAlwaysRoundTripWhenValid) {
   }
 }
 
+// Quote-dense text of every length over the characters that take each path of the escaper
+// (plain, quote and backslash escaped inside the vector loop, control and multi-byte characters
+// on the byte-by-byte path), against nlohmann's dump.
+TEST(JsonWriterTest, QuoteDenseTextMatchesNlohmannAtEveryLength) {
+  const std::vector<std::string> pieces = {"a", "b", "\"", "\\", "\n", "\t", "\xc3\xa9", "{\"k\":"};
+  std::mt19937 rng(11);
+  for (int round = 0; round < 3000; ++round) {
+    std::string s;
+    const size_t n = rng() % 120;
+    for (size_t i = 0; i < n; ++i) {
+      s += pieces[rng() % (round % 3 == 0 ? pieces.size() : 4)];  // a third with controls/UTF-8
+    }
+    std::string out = "prefix:";
+    AppendJsonString(out, s);
+    EXPECT_EQ(out, "prefix:" + json(s).dump()) << s;
+  }
+}
+
 }  // namespace
 }  // namespace berth::api

@@ -136,6 +136,48 @@ TEST_F(LogsServiceTest, FilterAcrossStreamsPagesAndSurvivesReopen) {
   EXPECT_EQ(logs_->FilterLogEvents(req).error().aws_code, "InvalidParameterException");
 }
 
+// Handed to a sink in batches, a page holds the same events, in the same order, with the same
+// ids and token, as returned whole; the result's own list stays empty.
+TEST_F(LogsServiceTest, FilterIntoASinkGivesTheSamePageInBatches) {
+  int64_t now = clock_.NowMillis();
+  for (int b = 0; b < 3; ++b) {
+    std::vector<InputEvent> batch;
+    for (int i = 0; i < 700; ++i) {
+      batch.push_back({now + b * 1000 + i, (i % 3 == 0 ? "ERROR " : "ok ") + std::to_string(i)});
+    }
+    ASSERT_TRUE(logs_->PutLogEvents("/app", "s", batch).ok());
+  }
+  FilterEventsRequest req{"/app"};
+  req.filter_pattern = "ERROR";
+  req.limit = 600;
+  size_t total = 0;
+  for (int page = 0; page < 2; ++page) {
+    auto whole = logs_->FilterLogEvents(req);
+    ASSERT_TRUE(whole.ok());
+    std::vector<OutputEvent> streamed;
+    int batches = 0;
+    auto summary = logs_->FilterLogEvents(req, [&](std::vector<OutputEvent>&& batch) {
+      ++batches;
+      EXPECT_FALSE(batch.empty());
+      streamed.insert(streamed.end(), batch.begin(), batch.end());
+    });
+    ASSERT_TRUE(summary.ok());
+    EXPECT_TRUE(summary->events.empty());
+    EXPECT_GE(batches, page == 0 ? 2 : 1);  // a 600-event page comes in more than one batch
+    ASSERT_EQ(streamed.size(), whole->events.size()) << page;
+    for (size_t i = 0; i < streamed.size(); ++i) {
+      EXPECT_EQ(streamed[i].message, whole->events[i].message);
+      EXPECT_EQ(streamed[i].event_id, whole->events[i].event_id);
+      EXPECT_EQ(streamed[i].stream, whole->events[i].stream);
+    }
+    EXPECT_EQ(summary->next_token, whole->next_token);
+    total += streamed.size();
+    req.next_token = whole->next_token;
+  }
+  EXPECT_EQ(total, 702u);  // 234 ERRORs a batch: a page of 600, then 102 and the end
+  EXPECT_EQ(req.next_token, "");
+}
+
 TEST_F(LogsServiceTest, ReadsOfOneStreamSkipOtherStreamsBlocks) {
   int64_t now = clock_.NowMillis();
   ASSERT_TRUE(logs_->CreateLogStream("/app", "busy").ok());
