@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <numeric>
 #include <unordered_map>
+#include <utility>
 
 #include "logs/byte_io.h"
 
@@ -196,8 +197,25 @@ Status LogStore::Append(int64_t group_id, const std::vector<LogEvent>& events) {
 }
 
 void LogStore::DisposeLater(std::vector<LogEvent> events) {
-  // The future is dropped: nothing waits for the job, which only frees memory.
-  (void)encoder_.Submit([dead = std::move(events)] {});
+  // The future is dropped: nothing waits for the job.
+  (void)encoder_.Submit([this, dead = std::move(events)]() mutable {
+    std::vector<std::string> buffers;
+    buffers.reserve(dead.size());
+    for (LogEvent& e : dead) {
+      buffers.push_back(std::move(e.message));
+      buffers.back().clear();
+    }
+    dead = {};
+    std::lock_guard lock(spare_mu_);
+    if (spare_buffers_.empty()) {
+      spare_buffers_ = std::move(buffers);
+    }
+  });
+}
+
+std::vector<std::string> LogStore::TakeMessageBuffers() {
+  std::lock_guard lock(spare_mu_);
+  return std::exchange(spare_buffers_, {});
 }
 
 Status LogStore::Scan(int64_t group_id, int64_t start_ms, int64_t end_ms, const Visitor& visit,

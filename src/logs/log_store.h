@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -41,8 +42,13 @@ class LogStore {
   // Appends the events as one block. REQUIRES: the group is open; 1..kMaxBlockEvents events.
   Status Append(int64_t group_id, const std::vector<LogEvent>& events);
   // Destroys `events` on the store's helper thread, after the blocks it is encoding: freeing a
-  // batch's thousands of messages then costs the caller (a PutLogEvents reply) nothing.
+  // batch's thousands of messages then costs the caller (a PutLogEvents reply) nothing. Their
+  // message buffers are kept for TakeMessageBuffers (one batch's worth at most).
   void DisposeLater(std::vector<LogEvent> events);
+  // The message buffers of a disposed batch (empty strings with their capacity), or none.
+  // A decoder that assigns the next batch's messages into them allocates nothing per event.
+  // Thread-safe.
+  std::vector<std::string> TakeMessageBuffers();
   // Visits the events with a timestamp in [start_ms, end_ms], block by block in write order
   // (within a block in the order they were appended), with each event's id (unique and stable
   // within the group: its block's position and its index in the block); `visit` returns false
@@ -110,6 +116,8 @@ class LogStore {
   std::map<int64_t, Group> groups_;
   mutable std::atomic<uint64_t> blocks_read_{0};  // query threads count too
   mutable std::atomic<uint64_t> clusters_read_{0};
+  std::mutex spare_mu_;
+  std::vector<std::string> spare_buffers_;  // guarded by spare_mu_
 };
 
 }  // namespace berth::logs

@@ -124,6 +124,9 @@ class LogsService {
   // group's retention are skipped and reported in the result.
   Result<PutResult> PutLogEvents(const std::string& group, const std::string& stream,
                                  std::vector<InputEvent> events);
+  // Empty strings with capacity, from batches already stored, for decoding the next batch's
+  // messages into (LogStore::TakeMessageBuffers). Unlike the rest, callable from any thread.
+  std::vector<std::string> TakeMessageBuffers() { return store_.TakeMessageBuffers(); }
   Result<GetEventsResult> GetLogEvents(const GetEventsRequest& request);
   // With a `sink`, the page's events go to it in order, a batch at a time as the scan finds
   // them (the result's `events` stays empty): a caller can render them while the scan goes on.

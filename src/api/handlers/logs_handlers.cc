@@ -164,7 +164,7 @@ JsonService MakeLogsHandlers(logs::LogsService& logs) {
   s.raw_operations["PutLogEvents"] = [&logs, put_reply,
                                       unescaper](const std::string& body) -> DecodedOperation {
     constexpr size_t kSharedUnescapeEvents = 256;  // below, a thread hand-off costs more
-    auto parsed = PendingPutLogEvents::Parse(body);
+    auto parsed = PendingPutLogEvents::Parse(body, logs.TakeMessageBuffers());
     if (!parsed.ok()) {
       return [error = parsed.error()](const ApiContext&) -> Result<JsonReply> { return error; };
     }

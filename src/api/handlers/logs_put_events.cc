@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "core/assert.h"
 #include "logs/logs_errors.h"
 
 namespace berth::api {
@@ -20,7 +21,8 @@ Error Malformed(const std::string& what) {
 }
 }  // namespace
 
-Result<std::unique_ptr<PendingPutLogEvents>> PendingPutLogEvents::Parse(const std::string& body) {
+Result<std::unique_ptr<PendingPutLogEvents>> PendingPutLogEvents::Parse(
+    const std::string& body, std::vector<std::string> buffers) {
   std::unique_ptr<PendingPutLogEvents> p(new PendingPutLogEvents());
   simdjson::padded_string_view padded;
   if (body.capacity() - body.size() >= simdjson::SIMDJSON_PADDING) {
@@ -73,6 +75,9 @@ Result<std::unique_ptr<PendingPutLogEvents>> PendingPutLogEvents::Parse(const st
             return logs::errors::InvalidParameter(
                 "Each log event needs a timestamp and a message.");
           }
+          if (in.events.size() < buffers.size()) {
+            e.message = std::move(buffers[in.events.size()]);
+          }
           in.events.push_back(std::move(e));
           p->messages_.push_back(raw);
         }
@@ -101,7 +106,9 @@ void PendingPutLogEvents::Unescape() {
   constexpr size_t kChunk = 64;
   thread_local simdjson::ondemand::parser parser;
   if (parser.capacity() == 0) {
-    (void)parser.allocate(simdjson::SIMDJSON_PADDING);  // unescape() needs its implementation
+    // unescape() needs the parser's implementation, which allocating a little creates.
+    const simdjson::error_code allocated = parser.allocate(simdjson::SIMDJSON_PADDING);
+    BERTH_ASSERT(allocated == simdjson::SUCCESS, "a parser of 64 bytes can be allocated");
   }
   thread_local std::vector<uint8_t> scratch;
   const size_t n = messages_.size();
@@ -124,7 +131,12 @@ void PendingPutLogEvents::Unescape() {
         malformed_.store(true);
         continue;
       }
-      in_.events[i].message.assign(text);
+      std::string& message = in_.events[i].message;
+      if (message.capacity() < text.size()) {
+        // Some room to spare, so that the buffer fits more of the messages it is reused for.
+        message.reserve(text.size() + text.size() / 4);
+      }
+      message.assign(text);
     }
     in_flight_.fetch_sub(1);  // releases the messages written to whoever waits on it
   }

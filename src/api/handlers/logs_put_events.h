@@ -27,8 +27,10 @@ class PendingPutLogEvents {
   // SerializationException for malformed JSON or wrong types; InvalidParameterException for
   // missing members. Reads `body` in place when it has simdjson's padding as spare capacity (as
   // HttpServer's bodies do), else a padded copy. REQUIRES: `body` outlives the result, or at
-  // least its last Unescape (see Stop).
-  static Result<std::unique_ptr<PendingPutLogEvents>> Parse(const std::string& body);
+  // least its last Unescape (see Stop). Messages are unescaped into `buffers` (as many as there
+  // are), which then allocate nothing when their capacity suffices.
+  static Result<std::unique_ptr<PendingPutLogEvents>> Parse(const std::string& body,
+                                                            std::vector<std::string> buffers = {});
 
   // Unescapes chunks of messages until none are left. Thread-safe.
   void Unescape();

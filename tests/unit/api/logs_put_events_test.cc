@@ -106,6 +106,26 @@ TEST(PutLogEventsDecodeTest, TwoThreadsUnescapeTheSameMessages) {
   }
 }
 
+// Messages are unescaped into the buffers given (no allocation when one is large enough).
+TEST(PutLogEventsDecodeTest, MessagesReuseTheBuffersGiven) {
+  std::vector<std::string> buffers(2);
+  buffers[0].reserve(300);
+  buffers[1].reserve(2);
+  const char* roomy = buffers[0].data();
+  auto pending = PendingPutLogEvents::Parse(
+      Body(Request({R"("{\"a\":1}")", R"("longer than two bytes")", R"("third")"}), true),
+      std::move(buffers));
+  ASSERT_TRUE(pending.ok());
+  (*pending)->Unescape();
+  auto in = (*pending)->Finish();
+  ASSERT_TRUE(in.ok());
+  ASSERT_EQ(in->events.size(), 3u);
+  EXPECT_EQ(in->events[0].message, R"({"a":1})");
+  EXPECT_EQ(in->events[0].message.data(), roomy);
+  EXPECT_EQ(in->events[1].message, "longer than two bytes");
+  EXPECT_EQ(in->events[2].message, "third");
+}
+
 // Stop before anything is unescaped (an operation dropped unrun): later Unescape calls take
 // nothing, so they never read the body.
 TEST(PutLogEventsDecodeTest, StopLeavesNothingToTake) {

@@ -339,14 +339,29 @@ TEST_F(LogStoreTest, AppendedBlockRefsMatchTheOnesReadFromDisk) {
   }
 }
 
-// Events handed to DisposeLater are gone from the caller at once and nothing else changes.
-TEST_F(LogStoreTest, DisposeLaterTakesTheEvents) {
+// Events handed to DisposeLater leave their message buffers (emptied, with their capacity) for
+// TakeMessageBuffers, one batch's worth at most, and nothing else changes.
+TEST_F(LogStoreTest, DisposedMessagesComeBackAsBuffers) {
   LogStore store(dir_);
   ASSERT_TRUE(store.OpenGroup(1).ok());
   std::vector<LogEvent> events = Lograge(2000, 1000);
   ASSERT_TRUE(store.Append(1, events).ok());
+  std::vector<size_t> sizes;
+  for (const LogEvent& e : events) {
+    sizes.push_back(e.message.size());
+  }
   store.DisposeLater(std::move(events));
-  EXPECT_EQ(All(store).size(), 2000u);
+  store.DisposeLater(Lograge(10, 5000));  // the buffers of one batch are kept, not more
+  // A large Append waits for jobs of the helper queued after the disposals, so they have run.
+  ASSERT_TRUE(store.Append(1, Lograge(2000, 3000)).ok());
+  std::vector<std::string> buffers = store.TakeMessageBuffers();
+  ASSERT_EQ(buffers.size(), 2000u);
+  for (size_t i = 0; i < buffers.size(); ++i) {
+    EXPECT_TRUE(buffers[i].empty());
+    EXPECT_GE(buffers[i].capacity(), sizes[i]);
+  }
+  EXPECT_TRUE(store.TakeMessageBuffers().empty());
+  EXPECT_EQ(All(store).size(), 4000u);
 }
 
 TEST_F(LogStoreTest, CorruptFrameInTheNewestBlockIsTruncated) {
