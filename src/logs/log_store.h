@@ -108,16 +108,18 @@ class LogStore {
                   bool* complete, const ScanFilter& filter) const;
   Status OpenActive(int64_t group_id, Group& g);
 
-  // Builds half of a large block's cluster frames while Append builds the other half (one
-  // PutLogEvents client waits for each batch: its encoding is on the critical path).
+  // Declared before encoder_, which is destroyed first (running its queued DisposeLater jobs).
+  std::mutex spare_mu_;
+  std::vector<std::string> spare_buffers_;  // guarded by spare_mu_
+  // Reads half of a large block's events and builds half of its cluster frames while Append
+  // does the other half (one PutLogEvents client waits for each batch: its encoding is on the
+  // critical path); frees stored batches (DisposeLater).
   core::WorkerThread encoder_;
   std::string root_;
   int64_t segment_bytes_;
   std::map<int64_t, Group> groups_;
   mutable std::atomic<uint64_t> blocks_read_{0};  // query threads count too
   mutable std::atomic<uint64_t> clusters_read_{0};
-  std::mutex spare_mu_;
-  std::vector<std::string> spare_buffers_;  // guarded by spare_mu_
 };
 
 }  // namespace berth::logs
