@@ -596,6 +596,7 @@ ClusterPlan PlanClusters(const std::vector<LogEvent>& events, core::WorkerThread
     ++info.count;
     info.min_ts = std::min(info.min_ts, events[i].timestamp_ms);
     info.max_ts = std::max(info.max_ts, events[i].timestamp_ms);
+    info.raw_size += static_cast<uint32_t>(kEventColumnsBytes + events[i].message.size());
     plan.members[c].push_back(static_cast<uint32_t>(i));
   }
   return plan;

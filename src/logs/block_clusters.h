@@ -58,8 +58,13 @@ struct BlockClusters {
   static std::shared_ptr<const BlockClusters> Decode(std::string_view raw, uint32_t count);
 };
 
-// How the events of a block are grouped: `clusters[c]` describes cluster c (frame fields and
-// trigrams not yet filled), `members[c]` its events' indices, ascending.
+// Bytes of a cluster frame's raw content per event besides its message (index, timestamp,
+// ingestion time, length; see segment.h).
+inline constexpr size_t kEventColumnsBytes = 2 + 8 + 8 + 4;
+
+// How the events of a block are grouped: `clusters[c]` describes cluster c (its raw_size
+// already, the frame's position and trigrams not yet), `members[c]` its events' indices,
+// ascending.
 struct ClusterPlan {
   std::unique_ptr<BlockClusters> table;
   std::vector<std::vector<uint32_t>> members;

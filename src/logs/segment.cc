@@ -236,11 +236,7 @@ void EncodeClusterFrames(const std::vector<LogEvent>& events, ClusterPlan& plan,
     ClusterInfo info = std::move(table.clusters[c]);
     const std::vector<uint32_t>& members = plan.members[c];
     const size_t m = members.size();
-    size_t bytes = m * kEventColumnsBytes;
-    for (uint32_t i : members) {
-      bytes += events[i].message.size();
-    }
-    raw.resize(bytes);
+    raw.resize(info.raw_size);  // counted by PlanClusters
     char* idx = raw.data();
     char* ts = idx + 2 * m;
     char* ingest = ts + 8 * m;
@@ -264,7 +260,6 @@ void EncodeClusterFrames(const std::vector<LogEvent>& events, ClusterPlan& plan,
     info.trigrams = trigrams.Bitmap();
     info.trigrams.Fold();
     info.frame_offset = static_cast<uint32_t>(frames.size());
-    info.raw_size = static_cast<uint32_t>(raw.size());
     // Small frames (the rare clusters a selective query reads) skip Huffman-coding their
     // literals: decoding a frame's Huffman table costs more than the frame's bytes, and these
     // frames are a few percent of the block.
@@ -296,9 +291,7 @@ std::string EncodeBlock(const std::vector<LogEvent>& events, int zstd_level,
     std::vector<uint64_t> bytes(order.size(), 0);
     uint64_t total = 0;
     for (size_t k = 0; k < order.size(); ++k) {
-      for (uint32_t i : plan.members[order[k]]) {
-        bytes[k] += events[i].message.size() + kEventColumnsBytes;
-      }
+      bytes[k] = table.clusters[order[k]].raw_size;
       total += bytes[k];
     }
     uint64_t seen = bytes[0];

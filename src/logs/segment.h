@@ -88,9 +88,6 @@ std::string EncodeBlock(const std::vector<LogEvent>& events, int zstd_level = 1,
 // Decodes a whole block of either version, in write order; Internal error when it is corrupt.
 Result<std::vector<LogEvent>> DecodeBlock(std::string_view block);
 
-// Bytes of a cluster frame's raw content per event besides its message (index, timestamp,
-// ingestion time, length).
-inline constexpr size_t kEventColumnsBytes = 2 + 8 + 8 + 4;
 // The bytes of the messages of a cluster's events, from its table entry alone.
 inline uint64_t ClusterMessageBytes(const ClusterInfo& cluster) {
   return cluster.raw_size - uint64_t{cluster.count} * kEventColumnsBytes;

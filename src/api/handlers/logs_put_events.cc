@@ -34,6 +34,9 @@ Result<std::unique_ptr<PendingPutLogEvents>> PendingPutLogEvents::Parse(
   }
   thread_local simdjson::ondemand::parser parser;
   PutLogEventsInput& in = p->in_;
+  // The last batch's size is the best guess at this one's (growing the vectors copies them).
+  in.events.reserve(buffers.size());
+  p->messages_.reserve(buffers.size());
   bool have_events = false;
   try {
     simdjson::ondemand::document doc = parser.iterate(padded);
