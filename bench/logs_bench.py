@@ -139,6 +139,7 @@ def main():
             perf = subprocess.Popen(["perf", "record", "-g", "-o", args.perf, "-p", str(s.proc.pid),
                                      "--", "sleep", str(max(1, args.seconds - 2))],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cpu0 = s.cpu_seconds()
         out = subprocess.run(["wrk", "-t1", "-c1", f"-d{args.seconds}s", "--latency", "-s", lua,
                               s.endpoint + "/"],
                              capture_output=True, text=True).stdout
@@ -151,6 +152,11 @@ def main():
                             "events_per_s": round(rps * len(first)),
                             "mb_per_s": round(rps * len(body) / 1e6, 1),
                             "non_2xx": int(bad.group(1)) if bad else 0}
+        # The server's CPU time (all threads) per call: what a busy machine has to find for it.
+        calls = rps * args.seconds
+        if calls > 0:
+            result["ingest"]["server_cpu_ms_per_call"] = round(
+                (s.cpu_seconds() - cpu0) * 1000 / calls, 2)
         # The median call: less moved than the mean by whatever else briefly runs on the VM.
         p50 = re.search(r"^\s+50%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
         if p50:
