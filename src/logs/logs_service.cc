@@ -480,7 +480,8 @@ Status LogsService::Ingest(LogGroup& group, LogStream& stream, std::vector<LogEv
   }
   updated.last_ingestion_ms = events.back().ingestion_ms;
   updated.stored_bytes += bytes;
-  store_.DisposeLater(std::move(events));  // freeing the messages is off the reply's path
+  // Off the reply's path; the message buffers come back for the next batch's decoding.
+  store_.DisposeLater(std::move(events));
   BERTH_RETURN_IF_ERROR(SaveStream(updated));
   stream = std::move(updated);
   return OkStatus();
