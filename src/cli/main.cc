@@ -54,6 +54,11 @@ int main(int argc, char** argv) {
   server->add_option("--health-check-time-scale", server_opts.health_check_time_scale,
                      "multiply target health check intervals/timeouts (0.1 in tests)")
       ->capture_default_str();
+  server->add_option("--busy-poll-us", server_opts.busy_poll_us,
+                     "microseconds the API loop keeps polling after calls that come in quick "
+                     "succession, before it sleeps (0: sleep at once)")
+      ->check(CLI::Range(0, 10000))
+      ->capture_default_str();
 
   berth::cli::TaskOutputOptions output_opts;
   output_opts.data_dir = DefaultDataDir();

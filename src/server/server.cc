@@ -15,6 +15,7 @@
 #include "agent/drivers/process/process_driver.h"
 #include "api/credentials.h"
 #include "api/front_door.h"
+#include "core/event_loop.h"
 #include "api/handlers/ecs_service_handlers.h"
 #include "api/handlers/handlers.h"
 #include "api/handlers/kms_handlers.h"
@@ -600,7 +601,7 @@ int RunServer(const ServerOptions& opts) {
   spdlog::info("point the aws CLI at it: AWS_ENDPOINT_URL={} AWS_SHARED_CREDENTIALS_FILE={} "
                "AWS_DEFAULT_REGION={} aws ecs list-clusters",
                endpoint, credentials_file, opts.region);
-  io.run();
+  core::RunEventLoop(io, std::chrono::microseconds(opts.busy_poll_us));
   return 0;
 }
 

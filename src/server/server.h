@@ -18,6 +18,9 @@ struct ServerOptions {
   std::string lb_bind_address = "127.0.0.1";  // listeners bind here (LB_BIND_ADDRESS)
   std::string lb_port_map;                  // "80=8080,443=8443": listener port -> bound port
   double health_check_time_scale = 1.0;     // < 1 runs health checks faster (tests, demos)
+  // The API loop polls this long after calls in quick succession before it sleeps
+  // (core/event_loop.h); 0 sleeps at once.
+  int busy_poll_us = 50;
 };
 
 // Runs until SIGINT/SIGTERM. Tasks keep running under their shims and are adopted by the next

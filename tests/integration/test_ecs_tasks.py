@@ -192,7 +192,8 @@ def test_overrides_command_and_environment(server, name):
 
 def test_server_kill9_keeps_tasks_and_exit_codes(own_server, name):
     s = own_server
-    register(s, name, [{"name": "app", "image": "app", "command": ["sh", "-c", "sleep 1.5; exit 5"]}])
+    # Long enough to be seen RUNNING even when each aws CLI call takes a second (a loaded machine).
+    register(s, name, [{"name": "app", "image": "app", "command": ["sh", "-c", "sleep 5; exit 5"]}])
     register(s, name + "-long", [{"name": "app", "image": "app", "command": ["sleep", "600"],
                                   "stopTimeout": 2}])
     short = run_task(s, name)["taskArn"]
@@ -202,7 +203,9 @@ def test_server_kill9_keeps_tasks_and_exit_codes(own_server, name):
              describe(s, long)["lastStatus"] == "RUNNING", timeout=20, what="both running")
     port = s.port
     s.kill9()
-    time.sleep(2.5)  # the short task exits while no server is running
+    # The short task exits while no server is running: its shim leaves the exit record.
+    exit_record = os.path.join(s.data_dir, "tasks", short.rsplit("/", 1)[1], "app", "exit")
+    wait_for(lambda: os.path.exists(exit_record), timeout=20, what="the short task's exit record")
     s.start(port)
     t = describe(s, short)
     assert t["lastStatus"] == "STOPPED"
