@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/protocol/cbor.h"
-#include "api/protocol/json_writer.h"
+#include "core/json_writer.h"
 #include "api/sigv4.h"
 
 namespace {
@@ -76,7 +76,7 @@ static void BM_AppendJsonStringLograge(benchmark::State& state) {
   std::string out;
   for (auto _ : state) {
     out.clear();
-    berth::api::AppendJsonString(out, line);
+    berth::core::AppendJsonString(out, line);
     benchmark::DoNotOptimize(out.data());
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * line.size()));

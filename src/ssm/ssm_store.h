@@ -13,6 +13,10 @@
 
 namespace berth::ssm {
 
+// A version's stored document (what LoadAll reads back); ValidationException when a string in
+// it is not valid UTF-8.
+Result<std::string> VersionDocument(const ParameterVersion& version);
+
 class SsmStore {
  public:
   explicit SsmStore(store::Db& db) : db_(db) {}

@@ -2,7 +2,7 @@
 
 #include "api/handlers/handlers.h"
 #include "api/handlers/logs_put_events.h"
-#include "api/protocol/json_writer.h"
+#include "core/json_writer.h"
 #include "core/handoff_queue.h"
 #include "core/worker_thread.h"
 #include "logs/logs_errors.h"
@@ -10,6 +10,7 @@
 
 namespace berth::api {
 
+using core::JsonWriter;
 using nlohmann::json;
 
 namespace {

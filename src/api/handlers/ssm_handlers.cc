@@ -4,12 +4,13 @@
 #include <cctype>
 #include <set>
 
-#include "api/protocol/json_writer.h"
+#include "core/json_writer.h"
 #include "ssm/ssm_errors.h"
 #include "ssm/ssm_service.h"
 
 namespace berth::api {
 
+using core::JsonWriter;
 using nlohmann::json;
 
 namespace {

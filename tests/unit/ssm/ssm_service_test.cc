@@ -1,7 +1,10 @@
 #include "ssm/ssm_service.h"
+#include "ssm/ssm_store.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+
+#include <nlohmann/json.hpp>
 
 #include "core/base64.h"
 #include "fakes/fake_clock.h"
@@ -1221,6 +1224,67 @@ TEST_F(SsmServiceTest, VersionsWrittenByTheFirstSchemaSurviveTheMoveToAClustered
   ASSERT_TRUE(sql.ok());
   ASSERT_TRUE(*sql->Step());
   EXPECT_NE(sql->ColumnText(0).find("WITHOUT ROWID"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace berth::ssm
+
+namespace berth::ssm {
+namespace {
+
+// The stored version document is written by hand (JsonWriter); every field must read back as it
+// was, and text that is not UTF-8 is refused as the nlohmann writer refused it.
+TEST(SsmStoreTest, VersionDocumentsReadBackWholeAndRefuseInvalidUtf8) {
+  auto db = std::move(store::Db::Open(":memory:")).value();
+  SsmStore store(*db);
+  ASSERT_TRUE(store.Migrate().ok());
+  ParameterVersion v;
+  v.version = 42;
+  v.type = ParameterType::SecureString;
+  v.value = "YmxvYg==";
+  v.key_id = "alias/app \"quoted\"";
+  v.key_arn = "arn:aws:kms:us-east-1:123456789012:key/k";
+  v.description = "line\nbreak \\ and caf\xc3\xa9";
+  v.allowed_pattern = "^[a-z]+$";
+  v.data_type = "aws:ec2:image";
+  v.tier = ParameterTier::Advanced;
+  v.policies = R"([{"Type":"Expiration"}])";
+  v.labels = {"prod", "blue"};
+  v.modified_ms = 1795753549296;
+  v.modified_user = "arn:aws:iam::123456789012:user/dev";
+  ASSERT_TRUE(store.PutParameter("/a/b", Parameter{"/a/b", {{"team", "x"}}, {}}).ok());
+  ASSERT_TRUE(store.PutVersion("/a/b", v).ok());
+  auto all = store.LoadAll();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 1u);
+  ASSERT_EQ((*all)[0].second.versions.size(), 1u);
+  const ParameterVersion& back = (*all)[0].second.versions[0];
+  EXPECT_EQ(back.version, v.version);
+  EXPECT_EQ(back.type, v.type);
+  EXPECT_EQ(back.value, v.value);
+  EXPECT_EQ(back.key_id, v.key_id);
+  EXPECT_EQ(back.key_arn, v.key_arn);
+  EXPECT_EQ(back.description, v.description);
+  EXPECT_EQ(back.allowed_pattern, v.allowed_pattern);
+  EXPECT_EQ(back.data_type, v.data_type);
+  EXPECT_EQ(back.tier, v.tier);
+  EXPECT_EQ(back.policies, v.policies);
+  EXPECT_EQ(back.labels, v.labels);
+  EXPECT_EQ(back.modified_ms, v.modified_ms);
+  EXPECT_EQ(back.modified_user, v.modified_user);
+  for (ParameterTier tier : {ParameterTier::Standard, ParameterTier::IntelligentTiering}) {
+    v.tier = tier;
+    auto doc = VersionDocument(v);
+    ASSERT_TRUE(doc.ok());
+    EXPECT_EQ(nlohmann::json::parse(*doc)["tier"], std::string(ToString(tier)));
+  }
+  v.description = "bad \xff byte";
+  auto refused = VersionDocument(v);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().aws_code, "ValidationException");
+  v.description = "ok";
+  v.labels.push_back("\xc3");
+  EXPECT_FALSE(VersionDocument(v).ok());
 }
 
 }  // namespace

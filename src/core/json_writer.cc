@@ -1,4 +1,4 @@
-#include "api/protocol/json_writer.h"
+#include "core/json_writer.h"
 
 #include <algorithm>
 #include <charconv>
@@ -12,7 +12,7 @@
 #include "core/assert.h"
 #include "core/utf8.h"
 
-namespace berth::api {
+namespace berth::core {
 
 // Escaping is most of the cost of a FilterLogEvents page: JSON log lines carry a quote every
 // few bytes. The text is escaped into a per-thread scratch buffer sized for the worst case
@@ -241,4 +241,4 @@ std::string JsonWriter::Take() {
   return std::move(out_);
 }
 
-}  // namespace berth::api
+}  // namespace berth::core

@@ -1,4 +1,4 @@
-#include "api/protocol/json_writer.h"
+#include "core/json_writer.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace berth::api {
+namespace berth::core {
 namespace {
 
 using nlohmann::json;
@@ -111,4 +111,4 @@ TEST(JsonWriterTest, QuoteDenseTextMatchesNlohmannAtEveryLength) {
 }
 
 }  // namespace
-}  // namespace berth::api
+}  // namespace berth::core

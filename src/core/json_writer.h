@@ -1,6 +1,6 @@
 #pragma once
 // JsonWriter: appends a JSON document to a string as it is described, for hot replies
-// (GetParameters, FilterLogEvents) where building an nlohmann::json tree first cost more than
+// (GetParameters, FilterLogEvents) and hot store documents (SSM versions) where building an nlohmann::json tree first cost more than
 // the operation itself (a map node and a string copy per field, then a second pass to dump).
 //
 //   JsonWriter w;
@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-namespace berth::api {
+namespace berth::core {
 
 // Appends `text` as a JSON string literal (quotes included).
 void AppendJsonString(std::string& out, std::string_view text);
@@ -52,4 +52,4 @@ class JsonWriter {
   bool key_pending_ = false;
 };
 
-}  // namespace berth::api
+}  // namespace berth::core
