@@ -254,6 +254,14 @@ JsonService MakeLogsHandlers(logs::LogsService& logs) {
       return logs.FilterLogEvents(
           req, [&found](std::vector<logs::OutputEvent>&& batch) { found.Push(std::move(batch)); });
     });
+    struct WaitForScan {  // the scan reads `req` and `found`: never leave before it ends
+      std::future<Result<logs::FilterEventsResult>>& f;
+      ~WaitForScan() {
+        if (f.valid()) {
+          f.wait();
+        }
+      }
+    } wait_for_scan{scan};
     JsonWriter w;
     w.BeginObject().Key("events").BeginArray();
     while (std::optional<std::vector<logs::OutputEvent>> batch = found.Pop()) {
