@@ -16,7 +16,8 @@ if ! dpkg -s libzstd-dev libboost-dev >/dev/null 2>&1; then
 fi
 # logs: filter patterns (and MayMatch's soundness on clusters), the segment and block reader.
 clang++ "${flags[@]}" -mpclmul tests/fuzz/filter_pattern_fuzz.cc src/logs/filter_pattern.cc \
-  src/logs/block_clusters.cc src/logs/trigram_bitmap.cc -lsimdjson -o "$out/filter_pattern_fuzz"
+  src/logs/block_clusters.cc src/logs/trigram_bitmap.cc src/core/worker_thread.cc -pthread \
+  -lsimdjson -o "$out/filter_pattern_fuzz"
 clang++ "${flags[@]}" -mpclmul tests/fuzz/segment_fuzz.cc src/logs/segment.cc \
   src/logs/block_clusters.cc src/logs/trigram_bitmap.cc src/core/worker_thread.cc -pthread \
   -lsimdjson -lzstd -o "$out/segment_fuzz"
