@@ -98,14 +98,7 @@ HttpResponse FrontDoor::Handle(HttpRequest& req) {
   ctx.protocol = pr.protocol;
   std::future<DecodedOperation> early = DecodeEarly(pr, req);
   // The decoder reads req.body: whatever path this call returns by, wait for it first.
-  struct JoinEarly {
-    std::future<DecodedOperation>& f;
-    ~JoinEarly() {
-      if (f.valid()) {
-        f.wait();
-      }
-    }
-  } join_early{early};
+  core::JoinOnExit join_early(early);
 
   HttpRequestView view;
   view.method = req.method;

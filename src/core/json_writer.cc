@@ -14,6 +14,26 @@
 
 namespace berth::core {
 
+namespace {
+
+// A byte JSON text carries as it is: printable ASCII other than the quote and the backslash.
+bool IsPlain(unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
+
+#if defined(__SSE2__)
+// One bit per byte of `v` that is a quote or a backslash (escaped with a backslash).
+unsigned QuoteMask(__m128i v) {
+  return static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(
+      _mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')))));
+}
+// One bit per byte of `v` that is a control character or not ASCII (a signed compare: bytes
+// >= 0x80 are negative, so "< 0x20" flags them too).
+unsigned OtherMask(__m128i v) {
+  return static_cast<unsigned>(_mm_movemask_epi8(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20))));
+}
+#endif
+
+}  // namespace
+
 // Escaping is most of the cost of a FilterLogEvents page: JSON log lines carry a quote every
 // few bytes. The text is escaped into a per-thread scratch buffer sized for the worst case
 // (\u00XX for every byte), with no capacity check per character, then appended once; runs of
@@ -32,16 +52,11 @@ void AppendJsonString(std::string& out, std::string_view text) {
 #if defined(__SSE2__)
     for (size_t i = 0; i < text.size(); i += 16) {
       const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(quoted + 1 + i));
-      const __m128i special = _mm_or_si128(
-          _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
-          _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));  // signed: also flags bytes >= 0x80
-      all_plain &= _mm_movemask_epi8(special) == 0;
+      all_plain &= (QuoteMask(v) | OtherMask(v)) == 0;
     }
 #else
-    all_plain = std::all_of(text.begin(), text.end(), [](char ch) {
-      const auto c = static_cast<unsigned char>(ch);
-      return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
-    });
+    all_plain = std::all_of(text.begin(), text.end(),
+                            [](char c) { return IsPlain(static_cast<unsigned char>(c)); });
 #endif
     if (all_plain) {
       quoted[1 + text.size()] = '"';
@@ -62,15 +77,10 @@ void AppendJsonString(std::string& out, std::string_view text) {
   const char* const end = s + text.size();
   while (s < end) {
 #if defined(__SSE2__)
-    const __m128i quote = _mm_set1_epi8('"');
-    const __m128i backslash = _mm_set1_epi8('\\');
-    const __m128i space = _mm_set1_epi8(0x20);
     while (end - s >= 16) {
       const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
-      unsigned quotes = static_cast<unsigned>(_mm_movemask_epi8(
-          _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash))));
-      // Signed compare: bytes >= 0x80 are negative, so "< 0x20" also flags non-ASCII.
-      const unsigned others = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmplt_epi8(v, space)));
+      unsigned quotes = QuoteMask(v);
+      const unsigned others = OtherMask(v);
       _mm_storeu_si128(reinterpret_cast<__m128i*>(d), v);
       if ((quotes | others) == 0) {
         s += 16;
@@ -107,7 +117,7 @@ void AppendJsonString(std::string& out, std::string_view text) {
     }
 #endif
     const unsigned char c = static_cast<unsigned char>(*s);
-    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+    if (IsPlain(c)) {
       *d++ = *s++;
       continue;
     }
@@ -159,33 +169,24 @@ void JsonWriter::BeforeValue() {
   }
 }
 
-JsonWriter& JsonWriter::BeginObject() {
+JsonWriter& JsonWriter::Open(char bracket) {
   BeforeValue();
-  out_.push_back('{');
+  out_.push_back(bracket);
   empty_.push_back(true);
   return *this;
 }
 
-JsonWriter& JsonWriter::EndObject() {
-  BERTH_ASSERT(!empty_.empty() && !key_pending_, "EndObject without an open object");
+JsonWriter& JsonWriter::Close(char bracket, const char* misuse) {
+  BERTH_ASSERT(!empty_.empty() && !key_pending_, misuse);
   empty_.pop_back();
-  out_.push_back('}');
+  out_.push_back(bracket);
   return *this;
 }
 
-JsonWriter& JsonWriter::BeginArray() {
-  BeforeValue();
-  out_.push_back('[');
-  empty_.push_back(true);
-  return *this;
-}
-
-JsonWriter& JsonWriter::EndArray() {
-  BERTH_ASSERT(!empty_.empty() && !key_pending_, "EndArray without an open array");
-  empty_.pop_back();
-  out_.push_back(']');
-  return *this;
-}
+JsonWriter& JsonWriter::BeginObject() { return Open('{'); }
+JsonWriter& JsonWriter::EndObject() { return Close('}', "EndObject without an open object"); }
+JsonWriter& JsonWriter::BeginArray() { return Open('['); }
+JsonWriter& JsonWriter::EndArray() { return Close(']', "EndArray without an open array"); }
 
 JsonWriter& JsonWriter::Key(std::string_view key) {
   BERTH_ASSERT(!empty_.empty() && !key_pending_, "Key outside an object");

@@ -45,6 +45,8 @@ class JsonWriter {
 
  private:
   void BeforeValue();
+  JsonWriter& Open(char bracket);
+  JsonWriter& Close(char bracket, const char* misuse);
 
   std::string out_;
   // One entry per open container: true while nothing has been written in it yet.

@@ -44,4 +44,23 @@ class WorkerThread {
   std::thread thread_;  // last: starts once the members above exist
 };
 
+// Waits for a submitted job when the scope ends, however it ends (an early return, an
+// exception): for a job that reads the caller's locals. A future already taken (get()) is not
+// waited for again.
+template <typename T>
+class JoinOnExit {
+ public:
+  explicit JoinOnExit(std::future<T>& job) : job_(job) {}
+  ~JoinOnExit() {
+    if (job_.valid()) {
+      job_.wait();
+    }
+  }
+  JoinOnExit(const JoinOnExit&) = delete;
+  JoinOnExit& operator=(const JoinOnExit&) = delete;
+
+ private:
+  std::future<T>& job_;
+};
+
 }  // namespace berth::core

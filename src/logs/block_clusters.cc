@@ -476,6 +476,7 @@ ClusterPlan PlanClusters(const std::vector<LogEvent>& events, core::WorkerThread
         [&events, mid, n, codes_at, json_at, &second] {
           ReadRange(events, mid, n, codes_at, json_at, second);
         });
+    core::JoinOnExit join_done(done);  // the job reads `events` and `second`
     ReadRange(events, 0, mid, codes.data(), json.data(), pass);
     done.get();
     if (!second.dropped_key) {

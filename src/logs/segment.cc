@@ -315,6 +315,7 @@ std::string EncodeBlock(const std::vector<LogEvent>& events, int zstd_level,
       return &helper_frames;
     });
   }
+  core::JoinOnExit join_second_half(second_half);  // the job writes `infos_b`
   EncodeClusterFrames(events, plan, order, 0, split, zstd_level, frames, ordered);
   if (second_half.valid()) {
     const std::string* frames_b = second_half.get();

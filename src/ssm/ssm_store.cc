@@ -76,13 +76,18 @@ Result<T> Decode(const std::string& text) {
   }
 }
 
-// nlohmann refuses to serialize invalid UTF-8; a CBOR client could send such text.
+// Text that is not UTF-8 cannot be stored as JSON; a CBOR client could send such text.
+Error NotUtf8() {
+  return MakeError(ErrorKind::InvalidArgument, "ValidationException",
+                   "A string in the request is not valid UTF-8.");
+}
+
+// nlohmann refuses to serialize invalid UTF-8.
 Result<std::string> Dump(const nlohmann::json& j) {
   try {
     return j.dump();
   } catch (const nlohmann::json::exception&) {
-    return MakeError(ErrorKind::InvalidArgument, "ValidationException",
-                     "A string in the request is not valid UTF-8.");
+    return NotUtf8();
   }
 }
 
@@ -99,8 +104,7 @@ Result<std::string> VersionDocument(const ParameterVersion& v) {
   }
   for (const std::string* text : texts) {
     if (!core::IsValidUtf8(*text)) {
-      return MakeError(ErrorKind::InvalidArgument, "ValidationException",
-                       "A string in the request is not valid UTF-8.");
+      return NotUtf8();
     }
   }
   core::JsonWriter w;

@@ -2,8 +2,8 @@
 
 #include "api/handlers/handlers.h"
 #include "api/handlers/logs_put_events.h"
-#include "core/json_writer.h"
 #include "core/handoff_queue.h"
+#include "core/json_writer.h"
 #include "core/worker_thread.h"
 #include "logs/logs_errors.h"
 #include "logs/logs_service.h"
@@ -254,14 +254,7 @@ JsonService MakeLogsHandlers(logs::LogsService& logs) {
       return logs.FilterLogEvents(
           req, [&found](std::vector<logs::OutputEvent>&& batch) { found.Push(std::move(batch)); });
     });
-    struct WaitForScan {  // the scan reads `req` and `found`: never leave before it ends
-      std::future<Result<logs::FilterEventsResult>>& f;
-      ~WaitForScan() {
-        if (f.valid()) {
-          f.wait();
-        }
-      }
-    } wait_for_scan{scan};
+    core::JoinOnExit join_scan(scan);  // the scan reads `req` and `found`
     JsonWriter w;
     w.BeginObject().Key("events").BeginArray();
     while (std::optional<std::vector<logs::OutputEvent>> batch = found.Pop()) {
