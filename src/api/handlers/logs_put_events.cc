@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <thread>
 
-#include "core/assert.h"
+#include "core/json_unescape.h"
 #include "logs/logs_errors.h"
 
 namespace berth::api {
@@ -107,13 +107,6 @@ void PendingPutLogEvents::Unescape() {
   // Chunks small enough for two threads to end close together, large enough that claiming one
   // costs nothing.
   constexpr size_t kChunk = 64;
-  thread_local simdjson::ondemand::parser parser;
-  if (parser.capacity() == 0) {
-    // unescape() needs the parser's implementation, which allocating a little creates.
-    const simdjson::error_code allocated = parser.allocate(simdjson::SIMDJSON_PADDING);
-    BERTH_ASSERT(allocated == simdjson::SUCCESS, "a parser of 64 bytes can be allocated");
-  }
-  thread_local std::vector<uint8_t> scratch;
   const size_t n = messages_.size();
   while (true) {
     in_flight_.fetch_add(1);
@@ -124,22 +117,15 @@ void PendingPutLogEvents::Unescape() {
     }
     for (size_t i = from; i < std::min(n, from + kChunk); ++i) {
       const RawMessage& raw = messages_[i];
-      if (scratch.size() < raw.size + simdjson::SIMDJSON_PADDING) {
-        scratch.resize(raw.size + simdjson::SIMDJSON_PADDING);
-      }
-      uint8_t* dst = scratch.data();
-      std::string_view text;
-      if (parser.unescape(simdjson::ondemand::raw_json_string(raw.begin), dst).get(text) !=
-          simdjson::SUCCESS) {
-        malformed_.store(true);
-        continue;
-      }
       std::string& message = in_.events[i].message;
-      if (message.capacity() < text.size()) {
+      if (message.capacity() < raw.size) {
         // Some room to spare, so that the buffer fits more of the messages it is reused for.
-        message.reserve(text.size() + text.size() / 4);
+        message.reserve(raw.size + raw.size / 4);
       }
-      message.assign(text);
+      if (!core::UnescapeJsonString(
+              std::string_view(reinterpret_cast<const char*>(raw.begin), raw.size), message)) {
+        malformed_.store(true);
+      }
     }
     in_flight_.fetch_sub(1);  // releases the messages written to whoever waits on it
   }
