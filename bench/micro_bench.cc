@@ -1,4 +1,5 @@
-// Micro-benchmarks of the API front door's hot paths: SigV4 verification and the codecs.
+// Micro-benchmarks of hot paths: SigV4 verification, the codecs, and the per-event steps of
+// PutLogEvents (unescaping a message, reading its fields).
 // Run: build/bench/berth_micro_bench
 
 #include <benchmark/benchmark.h>
@@ -6,8 +7,10 @@
 #include <nlohmann/json.hpp>
 
 #include "api/protocol/cbor.h"
-#include "core/json_writer.h"
 #include "api/sigv4.h"
+#include "core/json_unescape.h"
+#include "core/json_writer.h"
+#include "logs/flat_object.h"
 
 namespace {
 
@@ -82,5 +85,76 @@ static void BM_AppendJsonStringLograge(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * line.size()));
 }
 BENCHMARK(BM_AppendJsonStringLograge);
+
+// Lograge lines as a PutLogEvents batch carries them (escaped) and as they are stored.
+// Lograge lines as bench/gen_lograge.py makes them (varying paths, statuses and durations, so
+// that branch predictors cannot learn them), 4,096 of them.
+const std::vector<std::string>& LogrageLines() {
+  static const std::vector<std::string> lines = [] {
+    std::vector<std::string> out;
+    uint64_t state = 42;
+    auto next = [&](uint64_t bound) {
+      state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+      return (state >> 33) % bound;
+    };
+    const char* paths[] = {"/api/orders/", "/health_check", "/retrospectives/", "/users/"};
+    const char* controllers[] = {"OrdersController", "HealthController", "BoardsController"};
+    const int statuses[] = {200, 200, 200, 200, 200, 200, 201, 302, 404, 500};
+    for (int i = 0; i < 4096; ++i) {
+      const size_t path = next(4);
+      std::string line = std::string(R"({"method":")") + (next(5) == 0 ? "POST" : "GET") +
+                         R"(","path":")" + paths[path] +
+                         (path == 1 ? "" : std::to_string(next(uint64_t{1} << (4 * next(5) + 1)))) +
+                         R"(","format":"json","controller":")" + controllers[next(3)] +
+                         R"(","action":"show","status":)" + std::to_string(statuses[next(10)]) +
+                         R"(,"duration":)" + std::to_string(next(300)) + "." +
+                         std::to_string(next(100)) + R"(,"view":)" + std::to_string(next(20)) +
+                         "." + std::to_string(next(100)) + R"(,"db":)" +
+                         std::to_string(next(50)) + "." + std::to_string(next(100)) +
+                         R"(,"time":)" + std::to_string(1790000000000ULL + i * 10) + "}";
+      out.push_back(line);
+    }
+    return out;
+  }();
+  return lines;
+}
+
+static void BM_UnescapeLograge(benchmark::State& state, bool portable) {
+  std::vector<std::string> escaped;
+  size_t bytes = 0;
+  for (const std::string& line : LogrageLines()) {
+    std::string e;
+    berth::core::AppendJsonString(e, line);
+    escaped.push_back(e.substr(1, e.size() - 2));
+    bytes += escaped.back().size();
+  }
+  std::string out(4096, '\0');
+  for (auto _ : state) {
+    for (const std::string& e : escaped) {
+      benchmark::DoNotOptimize(portable ? berth::core::UnescapeJsonStringScalar(e, out.data())
+                                        : berth::core::UnescapeJsonString(e, out.data()));
+    }
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * escaped.size()));
+}
+BENCHMARK_CAPTURE(BM_UnescapeLograge, dispatched, false);
+BENCHMARK_CAPTURE(BM_UnescapeLograge, portable, true);
+
+static void BM_ScanFlatObjectLograge(benchmark::State& state) {
+  std::array<berth::logs::FlatField, berth::logs::kMaxFlatFields> fields;
+  size_t bytes = 0;
+  for (const std::string& line : LogrageLines()) bytes += line.size();
+  for (auto _ : state) {
+    for (const std::string& line : LogrageLines()) {
+      size_t count = 0;
+      benchmark::DoNotOptimize(berth::logs::ScanFlatObject(line, fields, &count));
+      benchmark::DoNotOptimize(fields.data());
+    }
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * LogrageLines().size()));
+}
+BENCHMARK(BM_ScanFlatObjectLograge);
 
 BENCHMARK_MAIN();

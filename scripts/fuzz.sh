@@ -16,11 +16,14 @@ if ! dpkg -s libzstd-dev libboost-dev >/dev/null 2>&1; then
 fi
 # logs: filter patterns (and MayMatch's soundness on clusters), the segment and block reader.
 clang++ "${flags[@]}" -mpclmul tests/fuzz/filter_pattern_fuzz.cc src/logs/filter_pattern.cc \
-  src/logs/block_clusters.cc src/logs/trigram_bitmap.cc src/core/worker_thread.cc -pthread \
-  -lsimdjson -o "$out/filter_pattern_fuzz"
+  src/logs/block_clusters.cc src/logs/flat_object.cc src/logs/trigram_bitmap.cc \
+  src/core/worker_thread.cc -pthread -lsimdjson -o "$out/filter_pattern_fuzz"
 clang++ "${flags[@]}" -mpclmul tests/fuzz/segment_fuzz.cc src/logs/segment.cc \
-  src/logs/block_clusters.cc src/logs/trigram_bitmap.cc src/core/worker_thread.cc -pthread \
-  -lsimdjson -lzstd -o "$out/segment_fuzz"
+  src/logs/block_clusters.cc src/logs/flat_object.cc src/logs/trigram_bitmap.cc \
+  src/core/worker_thread.cc -pthread -lsimdjson -lzstd -o "$out/segment_fuzz"
+# PutLogEvents' own JSON readers: message unescaping and flat-object scanning.
+clang++ "${flags[@]}" -mpclmul tests/fuzz/json_text_fuzz.cc src/core/json_unescape.cc \
+  src/logs/flat_object.cc -lsimdjson -o "$out/json_text_fuzz"
 # elb proxy: request-head parsing, rule matching, head rewriting, chunked framing.
 clang++ "${flags[@]}" tests/fuzz/proxy_parse_fuzz.cc src/elb/proxy/http_parse.cc \
   src/elb/proxy/head_rewrite.cc src/elb/proxy/rule_match.cc src/elb/proxy/sticky.cc src/core/text.cc \
@@ -28,7 +31,7 @@ clang++ "${flags[@]}" tests/fuzz/proxy_parse_fuzz.cc src/elb/proxy/http_parse.cc
 # kms: ciphertext blob parsing, authentication and round trips.
 clang++ "${flags[@]}" tests/fuzz/kms_blob_fuzz.cc src/kms/crypto.cc src/core/hex.cc \
   src/core/id.cc src/core/arn.cc -lcrypto -lfmt -o "$out/kms_blob_fuzz"
-for target in filter_pattern_fuzz segment_fuzz proxy_parse_fuzz kms_blob_fuzz; do
+for target in filter_pattern_fuzz segment_fuzz json_text_fuzz proxy_parse_fuzz kms_blob_fuzz; do
   mkdir -p "$out/corpus-$target"
   if [[ -n "${FUZZ_RUNS:-}" ]]; then
     # Repeatable (scripts/test.sh): the same seed and number of inputs every time, so a test
