@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <future>
 #include <utility>
@@ -342,33 +343,44 @@ ClusterPlan PlanClusters(const std::vector<LogEvent>& events, core::WorkerThread
   codes.resize(n * kMaxDimKeys);
   json.resize(n);
   cluster_of.resize(n);
-  FieldPass pass;
-  pass.keys.reserve(kMaxDimKeys);
-  if (helper != nullptr && n >= kParallelPlanEvents) {
-    // The second half of the events is read on the helper meanwhile, into its own key table,
-    // then merged (MergeInto): the same keys, values and codes as one pass over all of them.
-    const size_t mid = n / 2;
-    FieldPass second;
-    second.keys.reserve(kMaxDimKeys);
-    // Pointers, not the names: in the job, `codes` and `json` would be the helper's own
-    // thread_local vectors.
-    uint8_t* const codes_at = codes.data();
-    uint8_t* const json_at = json.data();
-    std::future<void> done = helper->Submit(
-        [&events, mid, n, codes_at, json_at, &second] {
-          ReadRange(events, mid, n, codes_at, json_at, second);
-        });
-    core::JoinOnExit join_done(done);  // the job reads `events` and `second`
-    ReadRange(events, 0, mid, codes.data(), json.data(), pass);
-    done.get();
-    if (!second.dropped_key) {
-      MergeInto(pass, second, codes.data(), json.data(), mid, n);
-    } else {
-      // Over kMaxDimKeys keys in the second half alone: read it again after the first.
-      ReadRange(events, mid, n, codes.data(), json.data(), pass);
+  // Read in chunks that the calling thread and `helper` take in turn, each into a pass of its
+  // own, merged in order afterwards (MergeInto): the same keys, values and codes as one pass
+  // over all events. Taking chunks rather than halves means a thread the scheduler stalls (two
+  // cores; PutLogEvents plans while another thread hashes the request) delays nothing.
+  const bool shared = helper != nullptr && n >= kParallelPlanEvents;
+  const size_t chunk = shared ? kPlanChunkEvents : std::max<size_t>(n, 1);
+  const size_t chunks = (n + chunk - 1) / chunk;
+  std::vector<FieldPass> passes(chunks);
+  std::atomic<size_t> next_chunk{0};
+  // Pointers, not the names: in the helper's job, `codes` and `json` would be the helper's own
+  // thread_local vectors.
+  uint8_t* const codes_at = codes.data();
+  uint8_t* const json_at = json.data();
+  auto read_chunks = [&events, n, chunk, chunks, codes_at, json_at, &passes, &next_chunk] {
+    for (size_t c; (c = next_chunk.fetch_add(1)) < chunks;) {
+      passes[c].keys.reserve(kMaxDimKeys);
+      ReadRange(events, c * chunk, std::min(n, (c + 1) * chunk), codes_at, json_at, passes[c]);
     }
-  } else {
-    ReadRange(events, 0, n, codes.data(), json.data(), pass);
+  };
+  std::future<void> helping;
+  if (shared) {
+    helping = helper->Submit(read_chunks);
+  }
+  core::JoinOnExit join_helping(helping);  // the job reads `events` and writes `passes`
+  read_chunks();
+  if (helping.valid()) {
+    helping.get();
+  }
+  FieldPass pass = chunks > 0 ? std::move(passes[0]) : FieldPass{};
+  for (size_t c = 1; c < chunks; ++c) {
+    const size_t begin = c * chunk;
+    const size_t end = std::min(n, begin + chunk);
+    if (!passes[c].dropped_key) {
+      MergeInto(pass, passes[c], codes.data(), json.data(), begin, end);
+    } else {
+      // Over kMaxDimKeys keys in this chunk alone: read it again after the ones before it.
+      ReadRange(events, begin, end, codes.data(), json.data(), pass);
+    }
   }
   std::vector<KeyStats>& keys = pass.keys;
   // Dimensions: the keys with few values, fewest first; dropped from the back while the block

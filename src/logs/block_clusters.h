@@ -70,13 +70,15 @@ struct ClusterPlan {
   std::vector<std::vector<uint32_t>> members;
 };
 
-// Below this many events PlanClusters reads a block on one thread even with a helper.
+// Below this many events PlanClusters reads a block on one thread even with a helper; above,
+// the calling thread and the helper take chunks of this many events in turn.
 inline constexpr size_t kParallelPlanEvents = 1024;
+inline constexpr size_t kPlanChunkEvents = 512;
 
 // Groups `events` into clusters as described at the top of this file. Parses each JSON event
-// once with simdjson On-Demand; thread-safe (per-thread parser). With `helper`, the second half
-// of a large block's events is read on that thread meanwhile and the two key and value tables
-// are merged: the plan is the same either way.
+// once with simdjson On-Demand; thread-safe (per-thread parser). With `helper`, a large block's
+// events are read in chunks by the calling thread and the helper, and the chunks' key and value
+// tables merged: the plan is the same either way.
 ClusterPlan PlanClusters(const std::vector<LogEvent>& events,
                          core::WorkerThread* helper = nullptr);
 

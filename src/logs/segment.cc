@@ -8,6 +8,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/crc.hpp>
 #include <cstring>
 #include <filesystem>
@@ -15,6 +16,7 @@
 #include <future>
 #include <numeric>
 
+#include "core/string_pool.h"
 #include "core/worker_thread.h"
 #include "logs/byte_io.h"
 
@@ -225,13 +227,34 @@ bool ParseHeaderV3(std::string_view bytes, BlockRef* ref) {
 
 namespace {
 
-// Builds, summarizes and compresses the frames of clusters order[from, to) into `frames`
-// (offsets relative to its start), appending their finished table entries to `infos`. Uses
-// the calling thread's buffers and compression context, so two threads may run it at once.
-void EncodeClusterFrames(const std::vector<LogEvent>& events, ClusterPlan& plan,
-                         const std::vector<size_t>& order, size_t from, size_t to,
-                         int zstd_level, std::string& frames, std::vector<ClusterInfo>& infos) {
-  BlockClusters& table = *plan.table;
+// The frames of a block's clusters, built by one or two threads that each take the next
+// cluster no one has taken (largest first), so that a thread the scheduler stalls (the VM has
+// two cores, and PutLogEvents encodes ahead while another thread hashes the request) delays
+// nothing: the other takes the rest.
+struct FrameWork {
+  FrameWork(const std::vector<LogEvent>& e, ClusterPlan& p, const std::vector<size_t>& o, int level)
+      : events(e), plan(p), order(o), zstd_level(level), infos(o.size()), pieces(o.size()) {}
+  const std::vector<LogEvent>& events;
+  ClusterPlan& plan;
+  const std::vector<size_t>& order;  // cluster indices in frame order
+  int zstd_level;
+  std::atomic<size_t> next{0};       // the first position of `order` not taken
+  std::vector<ClusterInfo> infos;    // by position in `order`, each written by its taker
+  struct Piece {
+    int buffer = 0;                  // which thread's frame buffer holds it
+    uint32_t offset = 0;
+    uint32_t size = 0;
+  };
+  std::vector<Piece> pieces;         // by position in `order`
+};
+
+// Takes clusters of `work` until none is left: builds, summarizes and compresses each one's
+// frame into `frames` (this thread's buffer, number `buffer_id`). Uses the calling thread's
+// scratch buffers and compression context, so two threads may run it at once.
+void EncodeClusterFrames(FrameWork& work, int buffer_id, std::string& frames) {
+  const std::vector<LogEvent>& events = work.events;
+  BlockClusters& table = *work.plan.table;
+  const int zstd_level = work.zstd_level;
   ZSTD_CCtx* cctx = CompressContext(zstd_level);
   ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
   // Reused across blocks: fresh megabyte buffers would cost a page fault every 4 KiB. `buffer`
@@ -239,10 +262,10 @@ void EncodeClusterFrames(const std::vector<LogEvent>& events, ClusterPlan& plan,
   // first, so each block would refill most of it).
   thread_local std::string buffer;
   thread_local TrigramCollector trigrams;
-  for (size_t k = from; k < to; ++k) {
-    const size_t c = order[k];
+  for (size_t k; (k = work.next.fetch_add(1)) < work.order.size();) {
+    const size_t c = work.order[k];
     ClusterInfo info = std::move(table.clusters[c]);
-    const std::vector<uint32_t>& members = plan.members[c];
+    const std::vector<uint32_t>& members = work.plan.members[c];
     const size_t m = members.size();
     if (buffer.size() < info.raw_size) {
       buffer.resize(info.raw_size);
@@ -270,18 +293,28 @@ void EncodeClusterFrames(const std::vector<LogEvent>& events, ClusterPlan& plan,
     trigrams.Add(raw.substr(m * kEventColumnsBytes));
     info.trigrams = trigrams.Bitmap();
     info.trigrams.Fold();
-    info.frame_offset = static_cast<uint32_t>(frames.size());
+    const auto offset = static_cast<uint32_t>(frames.size());
     // Small frames (the rare clusters a selective query reads) skip Huffman-coding their
     // literals: decoding a frame's Huffman table costs more than the frame's bytes, and these
     // frames are a few percent of the block.
     ZSTD_CCtx_setParameter(cctx, ZSTD_c_literalCompressionMode,
                            raw.size() < kSmallFrameBytes ? ZSTD_ps_disable : ZSTD_ps_auto);
     Compress(cctx, raw, frames);
-    info.frame_size = static_cast<uint32_t>(frames.size()) - info.frame_offset;
-    infos.push_back(std::move(info));
+    info.frame_size = static_cast<uint32_t>(frames.size()) - offset;
+    work.pieces[k] = FrameWork::Piece{buffer_id, offset, info.frame_size};
+    work.infos[k] = std::move(info);
   }
 }
 
+}  // namespace
+
+namespace {
+// Frame buffers of blocks being encoded (three each), kept between blocks: see
+// core/string_pool.h.
+core::StringPool& FrameBuffers() {
+  static core::StringPool pool(4);
+  return pool;
+}
 }  // namespace
 
 std::string EncodeBlock(const std::vector<LogEvent>& events, int zstd_level,
@@ -295,48 +328,53 @@ std::string EncodeBlock(const std::vector<LogEvent>& events, int zstd_level,
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     return table.clusters[a].count > table.clusters[b].count;
   });
-  // With a helper thread, it encodes the second half of the frames meanwhile: the split (a
-  // prefix of `order` here, the rest there) that comes closest to half of the message bytes.
-  size_t split = order.size();
+  uint64_t total = 0;
+  for (const ClusterInfo& c : table.clusters) {
+    total += c.raw_size;
+  }
+  FrameWork work(events, plan, order, zstd_level);
+  // Each thread's frames go to a buffer of this call, not of the thread: a thread-owned buffer
+  // handed back would be cleared by the helper's next job for another caller.
+  std::string frames_a = FrameBuffers().Take();
+  std::string frames_b = FrameBuffers().Take();
+  frames_a.reserve(total / 6);  // clustered lograge compresses ~8x: room for most blocks
+  std::future<void> helping;
   if (helper != nullptr && events.size() >= kParallelEncodeEvents && order.size() > 1) {
-    std::vector<uint64_t> bytes(order.size(), 0);
-    uint64_t total = 0;
-    for (size_t k = 0; k < order.size(); ++k) {
-      bytes[k] = table.clusters[order[k]].raw_size;
-      total += bytes[k];
-    }
-    uint64_t seen = bytes[0];
-    split = 1;
-    while (split < order.size() - 1 && (seen + bytes[split]) * 2 <= total + bytes[split]) {
-      seen += bytes[split++];
-    }
+    frames_b.reserve(total / 6);
+    helping = helper->Submit([&work, &frames_b] { EncodeClusterFrames(work, 1, frames_b); });
   }
-  std::vector<ClusterInfo> ordered;
-  ordered.reserve(order.size());
-  thread_local std::string frames;
-  frames.clear();
-  std::future<const std::string*> second_half;
-  std::vector<ClusterInfo> infos_b;
-  if (split < order.size()) {
-    second_half = helper->Submit([&]() -> const std::string* {
-      thread_local std::string helper_frames;  // the helper's own reused buffer
-      helper_frames.clear();
-      EncodeClusterFrames(events, plan, order, split, order.size(), zstd_level, helper_frames,
-                          infos_b);
-      return &helper_frames;
-    });
+  core::JoinOnExit join_helping(helping);  // the job writes `work` and `frames_b`
+  EncodeClusterFrames(work, 0, frames_a);
+  if (helping.valid()) {
+    helping.get();
   }
-  core::JoinOnExit join_second_half(second_half);  // the job writes `infos_b`
-  EncodeClusterFrames(events, plan, order, 0, split, zstd_level, frames, ordered);
-  if (second_half.valid()) {
-    const std::string* frames_b = second_half.get();
-    for (ClusterInfo& info : infos_b) {
-      info.frame_offset += static_cast<uint32_t>(frames.size());
-      ordered.push_back(std::move(info));
+  // The frames in `order`, each cluster's offset set to where its frame lands.
+  bool in_order = true;
+  for (size_t k = 0; k < order.size() && in_order; ++k) {
+    in_order = work.pieces[k].buffer == 0 &&
+               (k == 0 || work.pieces[k].offset == work.pieces[k - 1].offset + work.pieces[k - 1].size);
+  }
+  std::string frames;
+  if (in_order) {
+    frames = std::move(frames_a);  // one thread did all of it
+  } else {
+    frames = FrameBuffers().Take();
+    frames.reserve(frames_a.size() + frames_b.size());
+  }
+  for (size_t k = 0; k < order.size(); ++k) {
+    const FrameWork::Piece& piece = work.pieces[k];
+    if (in_order) {
+      work.infos[k].frame_offset = piece.offset;
+      continue;
     }
-    frames.append(*frames_b);
+    work.infos[k].frame_offset = static_cast<uint32_t>(frames.size());
+    frames.append((piece.buffer == 0 ? frames_a : frames_b).data() + piece.offset, piece.size);
   }
-  table.clusters = std::move(ordered);
+  if (!in_order) {
+    FrameBuffers().Give(std::move(frames_a));
+  }
+  FrameBuffers().Give(std::move(frames_b));
+  table.clusters = std::move(work.infos);
   const std::string table_raw = table.Encode();
   std::string table_zst;
   Compress(CompressContext(zstd_level), table_raw, table_zst);
@@ -377,6 +415,7 @@ std::string EncodeBlock(const std::vector<LogEvent>& events, int zstd_level,
   if (table_out != nullptr) {
     *table_out = std::move(plan.table);  // ClusterDim views stay valid: the strings do not move
   }
+  FrameBuffers().Give(std::move(frames));
   return block;
 }
 

@@ -78,12 +78,14 @@ struct BlockRef {
 
 // Groups events into clusters (PlanClusters) and encodes them as one BLK3 block. Level 1: on
 // clustered lograge data it compresses as well as level 3 did on whole blocks (0.121x), faster.
-// With `helper`, half of a large block's events are read (PlanClusters) and half of its
-// cluster frames built and compressed on that thread meanwhile (the output is the same). With
+// With `helper`, that thread reads a large block's events (PlanClusters) and builds and
+// compresses its cluster frames together with the calling thread, each taking the next chunk
+// or cluster no one has taken (the output is the same). With
 // `table`, it is set to the block's cluster table, as ParseBlockHeader would read it back.
 std::string EncodeBlock(const std::vector<LogEvent>& events, int zstd_level = 1,
                         core::WorkerThread* helper = nullptr,
                         std::shared_ptr<const BlockClusters>* table = nullptr);
+
 
 // Decodes a whole block of either version, in write order; Internal error when it is corrupt.
 Result<std::vector<LogEvent>> DecodeBlock(std::string_view block);

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "core/worker_thread.h"
 
@@ -117,6 +118,29 @@ TEST_F(LogStoreTest, AHelperThreadEncodesTheSameBlockBytes) {
     ASSERT_EQ(back->size(), events.size());
     EXPECT_EQ(back->back().message, events.back().message);
   }
+}
+
+// Two threads encoding blocks at once with one helper (which then runs jobs for both): each
+// block is still the one encoded alone, whichever thread took which cluster.
+TEST_F(LogStoreTest, TwoThreadsSharingAHelperEncodeTheSameBlockBytes) {
+  core::WorkerThread helper;
+  const std::vector<LogEvent> a = Lograge(5133, 1790000000000);
+  const std::vector<LogEvent> b = Lograge(3000, 1790000100000);
+  const std::string alone_a = EncodeBlock(a);
+  const std::string alone_b = EncodeBlock(b);
+  int mismatches = 0;
+  std::thread other([&] {
+    for (int round = 0; round < 20; ++round) {
+      mismatches += EncodeBlock(b, 1, &helper) != alone_b ? 1 : 0;
+    }
+  });
+  int own_mismatches = 0;
+  for (int round = 0; round < 20; ++round) {
+    own_mismatches += EncodeBlock(a, 1, &helper) != alone_a ? 1 : 0;
+  }
+  other.join();
+  EXPECT_EQ(mismatches, 0);
+  EXPECT_EQ(own_mismatches, 0);
 }
 
 TEST_F(LogStoreTest, BlockRoundTrip) {
