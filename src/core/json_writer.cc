@@ -156,29 +156,35 @@ void AppendJsonString(std::string& out, std::string_view text) {
   out.append(scratch.get(), static_cast<size_t>(d - scratch.get()));
 }
 
+void JsonWriter::Separate() {
+  if (!open_.back().empty) {
+    out_.push_back(',');
+  }
+  open_.back().empty = false;
+}
+
 void JsonWriter::BeforeValue() {
   if (key_pending_) {
     key_pending_ = false;
     return;
   }
-  if (!empty_.empty()) {
-    if (!empty_.back()) {
-      out_.push_back(',');
-    }
-    empty_.back() = false;
+  if (open_.empty()) {
+    return;  // the document's top-level value
   }
+  BERTH_ASSERT(open_.back().close == ']', "a value inside an object needs its Key first");
+  Separate();
 }
 
 JsonWriter& JsonWriter::Open(char bracket) {
   BeforeValue();
   out_.push_back(bracket);
-  empty_.push_back(true);
+  open_.push_back({bracket == '{' ? '}' : ']', true});
   return *this;
 }
 
 JsonWriter& JsonWriter::Close(char bracket, const char* misuse) {
-  BERTH_ASSERT(!empty_.empty() && !key_pending_, misuse);
-  empty_.pop_back();
+  BERTH_ASSERT(!open_.empty() && open_.back().close == bracket && !key_pending_, misuse);
+  open_.pop_back();
   out_.push_back(bracket);
   return *this;
 }
@@ -189,8 +195,9 @@ JsonWriter& JsonWriter::BeginArray() { return Open('['); }
 JsonWriter& JsonWriter::EndArray() { return Close(']', "EndArray without an open array"); }
 
 JsonWriter& JsonWriter::Key(std::string_view key) {
-  BERTH_ASSERT(!empty_.empty() && !key_pending_, "Key outside an object");
-  BeforeValue();
+  BERTH_ASSERT(!open_.empty() && open_.back().close == '}' && !key_pending_,
+               "Key outside an object");
+  Separate();
   AppendJsonString(out_, key);
   out_.push_back(':');
   key_pending_ = true;
@@ -238,7 +245,7 @@ JsonWriter& JsonWriter::RawValue(std::string_view json) {
 }
 
 std::string JsonWriter::Take() {
-  BERTH_ASSERT(empty_.empty() && !key_pending_, "Take with an open container");
+  BERTH_ASSERT(open_.empty() && !key_pending_, "Take with an open container");
   return std::move(out_);
 }
 

@@ -9,8 +9,8 @@
 //
 // Strings are escaped as nlohmann's dump() does (", \, control characters) and invalid UTF-8 is
 // replaced by U+FFFD, as the API's nlohmann replies do with error_handler_t::replace. Doubles
-// are written in their shortest round-trip form. Misuse (a value where a key is due, unbalanced
-// Begin/End) is a programming error, checked by BERTH_ASSERT.
+// are written in their shortest round-trip form. Misuse (a value where a key is due, a key in an
+// array, unbalanced or crossed Begin/End) is a programming error, checked by BERTH_ASSERT.
 
 #include <cstdint>
 #include <string>
@@ -45,12 +45,18 @@ class JsonWriter {
 
  private:
   void BeforeValue();
+  void Separate();  // the comma before a container's second and later members
   JsonWriter& Open(char bracket);
   JsonWriter& Close(char bracket, const char* misuse);
 
   std::string out_;
-  // One entry per open container: true while nothing has been written in it yet.
-  std::vector<bool> empty_;
+  // One entry per open container: the bracket that closes it, and whether nothing has been
+  // written in it yet.
+  struct OpenContainer {
+    char close;
+    bool empty;
+  };
+  std::vector<OpenContainer> open_;
   bool key_pending_ = false;
 };
 

@@ -111,4 +111,15 @@ TEST(JsonWriterTest, QuoteDenseTextMatchesNlohmannAtEveryLength) {
 }
 
 }  // namespace
+// Misuse is a bug in the caller: the writer stops rather than write a malformed document.
+TEST(JsonWriterDeathTest, CrossedOrMisplacedCallsAbort) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(JsonWriter().BeginArray().EndObject(), "EndObject without an open object");
+  EXPECT_DEATH(JsonWriter().BeginObject().EndArray(), "EndArray without an open array");
+  EXPECT_DEATH(JsonWriter().BeginArray().Key("k"), "Key outside an object");
+  EXPECT_DEATH(JsonWriter().BeginObject().Int(1), "needs its Key first");
+  EXPECT_DEATH(JsonWriter().BeginObject().Key("k").Key("j"), "Key outside an object");
+  EXPECT_DEATH(JsonWriter().BeginObject().Take(), "Take with an open container");
+}
+
 }  // namespace berth::core
