@@ -104,9 +104,12 @@ LogStore::LogStore(std::string root, int64_t segment_bytes)
 }
 
 LogStore::~LogStore() {
-  (void)Sync();
+  syncer_.Submit([] {}).wait();  // a round in flight has ended
   for (auto& [id, g] : groups_) {
     if (g.fd >= 0) {
+      if (g.dirty) {
+        ::fdatasync(g.fd);
+      }
       ::close(g.fd);
     }
   }
@@ -417,12 +420,32 @@ Status LogStore::DropOlderThan(int64_t group_id, int64_t cutoff_ms) {
 }
 
 Status LogStore::Sync() {
+  if (sync_in_flight_.load()) {
+    return OkStatus();  // the disk is slower than a second: the groups stay dirty until next time
+  }
+  std::vector<int> fds;
   for (auto& [id, g] : groups_) {
     if (g.dirty && g.fd >= 0) {
-      ::fdatasync(g.fd);
+      const int fd = ::fcntl(g.fd, F_DUPFD_CLOEXEC, 0);
+      if (fd < 0) {
+        ::fdatasync(g.fd);  // out of descriptors: sync here rather than not at all
+      } else {
+        fds.push_back(fd);
+      }
       g.dirty = false;
     }
   }
+  if (fds.empty()) {
+    return OkStatus();
+  }
+  sync_in_flight_.store(true);
+  (void)syncer_.Submit([this, fds = std::move(fds)] {
+    for (int fd : fds) {
+      ::fdatasync(fd);
+      ::close(fd);
+    }
+    sync_in_flight_.store(false);
+  });
   return OkStatus();
 }
 

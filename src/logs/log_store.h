@@ -2,9 +2,12 @@
 // LogStore: every log group's events in its own directory of segment files (see segment.h).
 //
 // Durability: Append writes the block with one write() before returning, so an acknowledged
-// batch survives a crash of berth; Sync() (called every second by the server, and when a
-// segment is closed) fdatasyncs, bounding what an OS crash can take to the last second.
-// Retention deletes whole segments. Threading: one thread (the control loop).
+// batch survives a crash of berth; Sync() (called every second by the server) has the groups
+// written since fdatasync'd on a thread of its own, bounding what an OS crash can take to about
+// the last second without stalling the control loop for the 5-15 ms a sync takes here. A full
+// segment is fdatasync'd before the next one starts, on the caller's thread (recovery assumes
+// only the newest segment can have a torn tail). Retention deletes whole segments.
+// Threading: one thread (the control loop), plus the helper threads described below.
 
 #include <atomic>
 #include <cstdint>
@@ -86,6 +89,9 @@ class LogStore {
   Status DropGroup(int64_t group_id);
   // Deletes closed segments whose newest event is older than `cutoff_ms`.
   Status DropOlderThan(int64_t group_id, int64_t cutoff_ms);
+  // Starts fdatasync of every group written since the last Sync, on the syncer thread; while
+  // the previous round runs, the groups stay dirty for the next call. The destructor syncs
+  // everything before it returns.
   Status Sync();
   int64_t StoredBytes(int64_t group_id) const;
   // Blocks read (in full or in part) by Scan/ScanFrom/ScanBlocks since the store was opened,
@@ -111,10 +117,14 @@ class LogStore {
   // Declared before encoder_, which is destroyed first (running its queued DisposeLater jobs).
   std::mutex spare_mu_;
   std::vector<std::string> spare_buffers_;  // guarded by spare_mu_
-  // Reads half of a large block's events and builds half of its cluster frames while Append
-  // does the other half (one PutLogEvents client waits for each batch: its encoding is on the
+  // Takes chunks of a large block's events to read and clusters to compress together with
+  // Append's thread (one PutLogEvents client waits for each batch: its encoding is on the
   // critical path); frees stored batches (DisposeLater).
   core::WorkerThread encoder_;
+  // fdatasyncs for Sync, each on a dup of the group's descriptor (so closing or dropping the
+  // group meanwhile is harmless); the flag is set while a job is queued or running.
+  std::atomic<bool> sync_in_flight_{false};
+  core::WorkerThread syncer_;
   std::string root_;
   int64_t segment_bytes_;
   std::map<int64_t, Group> groups_;

@@ -365,6 +365,29 @@ TEST_F(LogStoreTest, AppendedBlockRefsMatchTheOnesReadFromDisk) {
 
 // Events handed to DisposeLater leave their message buffers (emptied, with their capacity) for
 // TakeMessageBuffers, one batch's worth at most, and nothing else changes.
+// Sync hands the fdatasyncs to a thread of its own, on duplicated descriptors: dropping the
+// group (closing its descriptor, deleting its files) while they run harms nothing, and what
+// was appended before the store's end is there when it is reopened.
+TEST_F(LogStoreTest, SyncsInFlightOutliveTheirGroup) {
+  {
+    LogStore store(dir_);
+    for (int round = 0; round < 20; ++round) {
+      ASSERT_TRUE(store.OpenGroup(2).ok());
+      ASSERT_TRUE(store.Append(2, Lograge(200, 1000)).ok());
+      ASSERT_TRUE(store.Sync().ok());
+      ASSERT_TRUE(store.DropGroup(2).ok());
+    }
+    ASSERT_TRUE(store.OpenGroup(1).ok());
+    ASSERT_TRUE(store.Append(1, Lograge(300, 1000)).ok());
+    ASSERT_TRUE(store.Sync().ok());
+    ASSERT_TRUE(store.Append(1, Lograge(300, 5000)).ok());  // dirty again at the store's end
+  }
+  LogStore reopened(dir_);
+  ASSERT_TRUE(reopened.OpenGroup(1).ok());
+  EXPECT_EQ(All(reopened).size(), 600u);
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/2"));
+}
+
 TEST_F(LogStoreTest, DisposedMessagesComeBackAsBuffers) {
   LogStore store(dir_);
   ASSERT_TRUE(store.OpenGroup(1).ok());
