@@ -86,7 +86,6 @@ static void BM_AppendJsonStringLograge(benchmark::State& state) {
 }
 BENCHMARK(BM_AppendJsonStringLograge);
 
-// Lograge lines as a PutLogEvents batch carries them (escaped) and as they are stored.
 // Lograge lines as bench/gen_lograge.py makes them (varying paths, statuses and durations, so
 // that branch predictors cannot learn them), 4,096 of them.
 const std::vector<std::string>& LogrageLines() {

@@ -153,12 +153,15 @@ size_t UnescapeVbmi2(const char* s, const char* end, char* out) {
 }
 
 bool HasVbmi2() {
-  static const bool has =
-      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi2");
+  static const bool has = __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vbmi2") &&
+                          __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt");
   return has;
 }
 
 }  // namespace
+
+bool JsonUnescapeIsVectorized() { return HasVbmi2(); }
 
 size_t UnescapeJsonStringScalar(std::string_view escaped, char* out) {
   const char* s = escaped.data();

@@ -12,7 +12,7 @@
 namespace berth::core {
 
 // Decodes `escaped`, the bytes between a string literal's quotes, into `out` (replacing its
-// contents; its capacity is reused). Returns false for a malformed escape: an unknown letter
+// contents; its capacity is reused; `escaped` must not point into `out`). Returns false for a malformed escape: an unknown letter
 // after a backslash, \u without four hex digits, a lone or reversed surrogate, a backslash at
 // the end. It does not check what a JSON tokenizer already has (valid UTF-8, no raw quote);
 // control characters pass through unchanged.
@@ -25,5 +25,8 @@ size_t UnescapeJsonString(std::string_view escaped, char* out);
 // The portable decoder alone (what UnescapeJsonString uses without AVX-512 VBMI2): for tests
 // that compare the two on the same input.
 size_t UnescapeJsonStringScalar(std::string_view escaped, char* out);
+// Whether UnescapeJsonString takes the AVX-512 VBMI2 path on this CPU (/proc/cpuinfo's flag is
+// avx512_vbmi2): tests say which of the two they compared.
+bool JsonUnescapeIsVectorized();
 
 }  // namespace berth::core

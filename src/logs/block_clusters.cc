@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "core/assert.h"
+#include "core/shared_work.h"
 #include "core/worker_thread.h"
 #include "logs/byte_io.h"
 #include "logs/flat_object.h"
@@ -347,30 +348,27 @@ ClusterPlan PlanClusters(const std::vector<LogEvent>& events, core::WorkerThread
   // own, merged in order afterwards (MergeInto): the same keys, values and codes as one pass
   // over all events. Taking chunks rather than halves means a thread the scheduler stalls (two
   // cores; PutLogEvents plans while another thread hashes the request) delays nothing.
-  const bool shared = helper != nullptr && n >= kParallelPlanEvents;
-  const size_t chunk = shared ? kPlanChunkEvents : std::max<size_t>(n, 1);
+  const bool two_threads = helper != nullptr && n >= kParallelPlanEvents;
+  const size_t chunk = two_threads ? kPlanChunkEvents : std::max<size_t>(n, 1);
   const size_t chunks = (n + chunk - 1) / chunk;
   std::vector<FieldPass> passes(chunks);
-  std::atomic<size_t> next_chunk{0};
   // Pointers, not the names: in the helper's job, `codes` and `json` would be the helper's own
-  // thread_local vectors.
+  // thread_local vectors. The job uses them only for a chunk it takes (core::SharedWork).
   uint8_t* const codes_at = codes.data();
   uint8_t* const json_at = json.data();
-  auto read_chunks = [&events, n, chunk, chunks, codes_at, json_at, &passes, &next_chunk] {
-    for (size_t c; (c = next_chunk.fetch_add(1)) < chunks;) {
-      passes[c].keys.reserve(kMaxDimKeys);
-      ReadRange(events, c * chunk, std::min(n, (c + 1) * chunk), codes_at, json_at, passes[c]);
-    }
+  auto read_chunk = [events_at = &events, n, chunk, codes_at, json_at,
+                     passes_at = &passes](size_t c) {
+    FieldPass& pass = (*passes_at)[c];
+    pass.keys.reserve(kMaxDimKeys);
+    ReadRange(*events_at, c * chunk, std::min(n, (c + 1) * chunk), codes_at, json_at, pass);
   };
-  std::future<void> helping;
-  if (shared) {
-    helping = helper->Submit(read_chunks);
+  auto shared = std::make_shared<core::SharedWork>(chunks);
+  core::SharedWork::WaitOnExit stop_on_exit(*shared);  // the helper reads `events`, writes `passes`
+  if (two_threads) {
+    (void)helper->Submit([shared, read_chunk] { shared->Run(read_chunk); });
   }
-  core::JoinOnExit join_helping(helping);  // the job reads `events` and writes `passes`
-  read_chunks();
-  if (helping.valid()) {
-    helping.get();
-  }
+  shared->Run(read_chunk);
+  shared->Wait();  // for a chunk the helper is still reading; not for the helper to start
   FieldPass pass = chunks > 0 ? std::move(passes[0]) : FieldPass{};
   for (size_t c = 1; c < chunks; ++c) {
     const size_t begin = c * chunk;

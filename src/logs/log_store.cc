@@ -445,6 +445,7 @@ Status LogStore::Sync() {
       ::close(fd);
     }
     sync_in_flight_.store(false);
+    syncs_done_.fetch_add(fds.size());  // after the flag: a caller that sees it may Sync again
   });
   return OkStatus();
 }

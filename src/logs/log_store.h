@@ -93,6 +93,8 @@ class LogStore {
   // the previous round runs, the groups stay dirty for the next call. The destructor syncs
   // everything before it returns.
   Status Sync();
+  // fdatasyncs that Sync rounds have done so far (for tests).
+  uint64_t SyncsDone() const { return syncs_done_.load(); }
   int64_t StoredBytes(int64_t group_id) const;
   // Blocks read (in full or in part) by Scan/ScanFrom/ScanBlocks since the store was opened,
   // and clusters decompressed by them (for tests and statistics).
@@ -124,6 +126,7 @@ class LogStore {
   // fdatasyncs for Sync, each on a dup of the group's descriptor (so closing or dropping the
   // group meanwhile is harmless); the flag is set while a job is queued or running.
   std::atomic<bool> sync_in_flight_{false};
+  std::atomic<uint64_t> syncs_done_{0};
   core::WorkerThread syncer_;
   std::string root_;
   int64_t segment_bytes_;

@@ -16,6 +16,7 @@
 #include <future>
 #include <numeric>
 
+#include "core/shared_work.h"
 #include "core/string_pool.h"
 #include "core/worker_thread.h"
 #include "logs/byte_io.h"
@@ -228,9 +229,8 @@ bool ParseHeaderV3(std::string_view bytes, BlockRef* ref) {
 namespace {
 
 // The frames of a block's clusters, built by one or two threads that each take the next
-// cluster no one has taken (largest first), so that a thread the scheduler stalls (the VM has
-// two cores, and PutLogEvents encodes ahead while another thread hashes the request) delays
-// nothing: the other takes the rest.
+// cluster no one has taken, largest first (core::SharedWork): a thread the scheduler stalls
+// (the VM has two cores, and at moments more threads with work) delays nothing.
 struct FrameWork {
   FrameWork(const std::vector<LogEvent>& e, ClusterPlan& p, const std::vector<size_t>& o, int level)
       : events(e), plan(p), order(o), zstd_level(level), infos(o.size()), pieces(o.size()) {}
@@ -238,7 +238,6 @@ struct FrameWork {
   ClusterPlan& plan;
   const std::vector<size_t>& order;  // cluster indices in frame order
   int zstd_level;
-  std::atomic<size_t> next{0};       // the first position of `order` not taken
   std::vector<ClusterInfo> infos;    // by position in `order`, each written by its taker
   struct Piece {
     int buffer = 0;                  // which thread's frame buffer holds it
@@ -248,21 +247,28 @@ struct FrameWork {
   std::vector<Piece> pieces;         // by position in `order`
 };
 
-// Takes clusters of `work` until none is left: builds, summarizes and compresses each one's
-// frame into `frames` (this thread's buffer, number `buffer_id`). Uses the calling thread's
-// scratch buffers and compression context, so two threads may run it at once.
-void EncodeClusterFrames(FrameWork& work, int buffer_id, std::string& frames) {
-  const std::vector<LogEvent>& events = work.events;
-  BlockClusters& table = *work.plan.table;
-  const int zstd_level = work.zstd_level;
-  ZSTD_CCtx* cctx = CompressContext(zstd_level);
-  ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+// Takes clusters of `work` (positions of its `order`) until none is left: builds, summarizes
+// and compresses each one's frame into *frames (this thread's buffer, number `buffer_id`). Uses
+// the calling thread's scratch buffers and compression context, so two threads may run it at
+// once. `work_at` and `frames` are only used for a cluster taken: a helper job that starts
+// after the block is done touches neither.
+void EncodeClusterFrames(core::SharedWork& shared, FrameWork* work_at, int buffer_id,
+                         std::string* frames_at) {
+  ZSTD_CCtx* cctx = nullptr;
   // Reused across blocks: fresh megabyte buffers would cost a page fault every 4 KiB. `buffer`
   // keeps its largest size (growing a string zero-fills the new bytes; clusters come largest
   // first, so each block would refill most of it).
   thread_local std::string buffer;
   thread_local TrigramCollector trigrams;
-  for (size_t k; (k = work.next.fetch_add(1)) < work.order.size();) {
+  shared.Run([&](size_t k) {
+    FrameWork& work = *work_at;
+    std::string& frames = *frames_at;
+    const std::vector<LogEvent>& events = work.events;
+    BlockClusters& table = *work.plan.table;
+    if (cctx == nullptr) {
+      cctx = CompressContext(work.zstd_level);
+      ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+    }
     const size_t c = work.order[k];
     ClusterInfo info = std::move(table.clusters[c]);
     const std::vector<uint32_t>& members = work.plan.members[c];
@@ -303,7 +309,7 @@ void EncodeClusterFrames(FrameWork& work, int buffer_id, std::string& frames) {
     info.frame_size = static_cast<uint32_t>(frames.size()) - offset;
     work.pieces[k] = FrameWork::Piece{buffer_id, offset, info.frame_size};
     work.infos[k] = std::move(info);
-  }
+  });
 }
 
 }  // namespace
@@ -338,16 +344,16 @@ std::string EncodeBlock(const std::vector<LogEvent>& events, int zstd_level,
   std::string frames_a = FrameBuffers().Take();
   std::string frames_b = FrameBuffers().Take();
   frames_a.reserve(total / 6);  // clustered lograge compresses ~8x: room for most blocks
-  std::future<void> helping;
+  auto shared = std::make_shared<core::SharedWork>(order.size());
+  core::SharedWork::WaitOnExit stop_on_exit(*shared);  // the helper writes `work`, `frames_b`
   if (helper != nullptr && events.size() >= kParallelEncodeEvents && order.size() > 1) {
     frames_b.reserve(total / 6);
-    helping = helper->Submit([&work, &frames_b] { EncodeClusterFrames(work, 1, frames_b); });
+    (void)helper->Submit([shared, work_at = &work, frames_at = &frames_b] {
+      EncodeClusterFrames(*shared, work_at, 1, frames_at);
+    });
   }
-  core::JoinOnExit join_helping(helping);  // the job writes `work` and `frames_b`
-  EncodeClusterFrames(work, 0, frames_a);
-  if (helping.valid()) {
-    helping.get();
-  }
+  EncodeClusterFrames(*shared, &work, 0, &frames_a);
+  shared->Wait();  // for a cluster the helper is still compressing; not for the helper to start
   // The frames in `order`, each cluster's offset set to where its frame lands.
   bool in_order = true;
   for (size_t k = 0; k < order.size() && in_order; ++k) {

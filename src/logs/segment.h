@@ -80,12 +80,11 @@ struct BlockRef {
 // clustered lograge data it compresses as well as level 3 did on whole blocks (0.121x), faster.
 // With `helper`, that thread reads a large block's events (PlanClusters) and builds and
 // compresses its cluster frames together with the calling thread, each taking the next chunk
-// or cluster no one has taken (the output is the same). With
-// `table`, it is set to the block's cluster table, as ParseBlockHeader would read it back.
+// or cluster no one has taken (the output is the same). With `table`, it is set to the block's
+// cluster table, as ParseBlockHeader would read it back.
 std::string EncodeBlock(const std::vector<LogEvent>& events, int zstd_level = 1,
                         core::WorkerThread* helper = nullptr,
                         std::shared_ptr<const BlockClusters>* table = nullptr);
-
 
 // Decodes a whole block of either version, in write order; Internal error when it is corrupt.
 Result<std::vector<LogEvent>> DecodeBlock(std::string_view block);

@@ -9,6 +9,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -23,8 +24,8 @@ namespace {
 
 void CheckUnescape(std::string_view input) {
   // Each output in an allocation of exactly the input's length, so ASan sees any overrun.
-  std::unique_ptr<char[]> fast(new char[input.size() + 1]);
-  std::unique_ptr<char[]> portable(new char[input.size() + 1]);
+  std::unique_ptr<char[]> fast(new char[std::max<size_t>(input.size(), 1)]);
+  std::unique_ptr<char[]> portable(new char[std::max<size_t>(input.size(), 1)]);
   const size_t a = berth::core::UnescapeJsonString(input, fast.get());
   const size_t b = berth::core::UnescapeJsonStringScalar(input, portable.get());
   if (a != b || (a != std::string_view::npos && std::memcmp(fast.get(), portable.get(), a) != 0)) {

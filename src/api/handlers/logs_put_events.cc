@@ -7,7 +7,6 @@
 #include <simdjson.h>
 
 #include <algorithm>
-#include <thread>
 
 #include "core/json_unescape.h"
 #include "logs/logs_errors.h"
@@ -15,6 +14,10 @@
 namespace berth::api {
 
 namespace {
+// Messages unescaped as one chunk: small enough for two threads to end close together, large
+// enough that taking one costs nothing.
+constexpr size_t kUnescapeChunk = 64;
+
 Error Malformed(const std::string& what) {
   return MakeError(ErrorKind::InvalidArgument, "SerializationException",
                    "Malformed PutLogEvents request: " + what);
@@ -100,22 +103,15 @@ Result<std::unique_ptr<PendingPutLogEvents>> PendingPutLogEvents::Parse(
   if (!have_events) {
     return logs::errors::InvalidParameter("logEvents must be set.");
   }
+  p->chunks_ = std::make_unique<core::SharedWork>(
+      (p->messages_.size() + kUnescapeChunk - 1) / kUnescapeChunk);
   return p;
 }
 
 void PendingPutLogEvents::Unescape() {
-  // Chunks small enough for two threads to end close together, large enough that claiming one
-  // costs nothing.
-  constexpr size_t kChunk = 64;
   const size_t n = messages_.size();
-  while (true) {
-    in_flight_.fetch_add(1);
-    const size_t from = next_.fetch_add(kChunk);
-    if (from >= n) {
-      in_flight_.fetch_sub(1);
-      return;
-    }
-    for (size_t i = from; i < std::min(n, from + kChunk); ++i) {
+  chunks_->Run([this, n](size_t chunk) {
+    for (size_t i = chunk * kUnescapeChunk; i < std::min(n, (chunk + 1) * kUnescapeChunk); ++i) {
       const RawMessage& raw = messages_[i];
       std::string& message = in_.events[i].message;
       if (message.capacity() < raw.size) {
@@ -127,16 +123,10 @@ void PendingPutLogEvents::Unescape() {
         malformed_.store(true);
       }
     }
-    in_flight_.fetch_sub(1);  // releases the messages written to whoever waits on it
-  }
+  });
 }
 
-void PendingPutLogEvents::Stop() {
-  next_.store(messages_.size());
-  while (in_flight_.load() != 0) {
-    std::this_thread::yield();  // another thread finishing one chunk: microseconds
-  }
-}
+void PendingPutLogEvents::Stop() { chunks_->Stop(); }
 
 Result<PutLogEventsInput> PendingPutLogEvents::Finish() {
   Stop();

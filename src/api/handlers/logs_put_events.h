@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "core/shared_work.h"
 #include "logs/logs_service.h"
 
 namespace berth::api {
@@ -27,8 +28,9 @@ class PendingPutLogEvents {
   // SerializationException for malformed JSON or wrong types; InvalidParameterException for
   // missing members. Reads `body` in place when it has simdjson's padding as spare capacity (as
   // HttpServer's bodies do), else a padded copy. REQUIRES: `body` outlives the result, or at
-  // least its last Unescape (see Stop). Messages are unescaped into `buffers` (as many as there
-  // are), which then allocate nothing when their capacity suffices.
+  // least its last Unescape (one that starts after Stop or Finish reads nothing). Messages are
+  // unescaped into `buffers` (as many as there are), which then allocate nothing when their
+  // capacity suffices.
   static Result<std::unique_ptr<PendingPutLogEvents>> Parse(const std::string& body,
                                                             std::vector<std::string> buffers = {});
 
@@ -55,8 +57,8 @@ class PendingPutLogEvents {
     uint32_t size = 0;
   };
   std::vector<RawMessage> messages_;
-  std::atomic<size_t> next_{0};       // first message no Unescape has taken
-  std::atomic<int> in_flight_{0};     // Unescape calls holding a chunk
+  // Chunks of kUnescapeChunk messages, taken by the threads that call Unescape; set by Parse.
+  std::unique_ptr<core::SharedWork> chunks_;
   std::atomic<bool> malformed_{false};
 };
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <iostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -46,6 +47,10 @@ void ExpectMalformed(const std::string& escaped) {
 }  // namespace
 
 TEST(JsonUnescapeTest, EveryEscape) {
+  // Every test below compares the dispatching decoder with the portable one: say which ran.
+  std::cout << "UnescapeJsonString on this CPU: "
+            << (JsonUnescapeIsVectorized() ? "AVX-512 VBMI2" : "portable (both the same)")
+            << std::endl;
   ExpectDecodes("", "");
   ExpectDecodes("plain", "plain");
   ExpectDecodes(R"(\"\\\/\b\f\n\r\t)", "\"\\/\b\f\n\r\t");

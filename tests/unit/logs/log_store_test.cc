@@ -5,6 +5,7 @@
 #include <zstd.h>
 
 #include <boost/crc.hpp>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -363,8 +364,30 @@ TEST_F(LogStoreTest, AppendedBlockRefsMatchTheOnesReadFromDisk) {
   }
 }
 
-// Events handed to DisposeLater leave their message buffers (emptied, with their capacity) for
-// TakeMessageBuffers, one batch's worth at most, and nothing else changes.
+// Sync has each group written since the last round fdatasync'd, on the syncer thread, and
+// returns without waiting for it; a group not written since is left alone.
+TEST_F(LogStoreTest, SyncSyncsWrittenGroupsOnItsOwnThread) {
+  LogStore store(dir_);
+  auto wait_for = [&](uint64_t n) {
+    for (int i = 0; i < 5000 && store.SyncsDone() < n; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return store.SyncsDone();
+  };
+  ASSERT_TRUE(store.OpenGroup(1).ok());
+  ASSERT_TRUE(store.OpenGroup(2).ok());
+  ASSERT_TRUE(store.Append(1, Lograge(100, 1000)).ok());
+  ASSERT_TRUE(store.Append(2, Lograge(100, 1000)).ok());
+  ASSERT_TRUE(store.Sync().ok());
+  EXPECT_EQ(wait_for(2), 2u);  // both groups
+  ASSERT_TRUE(store.Sync().ok());  // nothing written since
+  ASSERT_TRUE(store.Append(1, Lograge(100, 2000)).ok());
+  ASSERT_TRUE(store.Sync().ok());
+  EXPECT_EQ(wait_for(3), 3u);  // group 1 only
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(store.SyncsDone(), 3u);
+}
+
 // Sync hands the fdatasyncs to a thread of its own, on duplicated descriptors: dropping the
 // group (closing its descriptor, deleting its files) while they run harms nothing, and what
 // was appended before the store's end is there when it is reopened.
@@ -388,6 +411,8 @@ TEST_F(LogStoreTest, SyncsInFlightOutliveTheirGroup) {
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/2"));
 }
 
+// Events handed to DisposeLater leave their message buffers (emptied, with their capacity) for
+// TakeMessageBuffers, one batch's worth at most, and nothing else changes.
 TEST_F(LogStoreTest, DisposedMessagesComeBackAsBuffers) {
   LogStore store(dir_);
   ASSERT_TRUE(store.OpenGroup(1).ok());
