@@ -961,7 +961,7 @@ Result<QueryInfo> LogsService::GetQueryResults(const std::string& id) {
   return it->second->info;
 }
 
-Result<bool> LogsService::StopQuery(const std::string& id) {
+Status LogsService::StopQuery(const std::string& id) {
   std::lock_guard<std::mutex> lock(queries_mu_);
   auto it = queries_.find(id);
   if (it == queries_.end()) {
@@ -969,10 +969,12 @@ Result<bool> LogsService::StopQuery(const std::string& id) {
                      "The specified query does not exist.");
   }
   if (it->second->info.status != "Running") {
-    return false;
+    // As CloudWatch documents it: "If the query has already ended, the operation returns an
+    // error indicating that the specified query is not running."
+    return errors::InvalidParameter("The query " + id + " is not running.");
   }
   it->second->cancel = true;
-  return true;
+  return OkStatus();
 }
 
 std::vector<QueryInfo> LogsService::DescribeQueries(const std::string& group,

@@ -139,8 +139,8 @@ class LogsService {
                                  int64_t end_s, const std::string& query_string, int limit);
   // A copy of the query's state (results only once Complete).
   Result<QueryInfo> GetQueryResults(const std::string& id);
-  // Cancels a running query; false when it had already finished.
-  Result<bool> StopQuery(const std::string& id);
+  // Cancels a running query; InvalidParameterException when it has already ended.
+  Status StopQuery(const std::string& id);
   std::vector<QueryInfo> DescribeQueries(const std::string& group, const std::string& status);
 
   // Tags by ARN (log groups only).

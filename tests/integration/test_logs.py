@@ -276,6 +276,44 @@ def test_insights_stats_by_status_matches_an_independent_count(server, name, cli
     assert code_of(e) == "MalformedQueryException"
     queries = logs.describe_queries(logGroupName=group)["queries"]
     assert qid in [q["queryId"] for q in queries]
+    assert qid in [q["queryId"] for q in logs.describe_queries(status="Complete")["queries"]]
+    assert qid not in [q["queryId"] for q in logs.describe_queries(status="Running")["queries"]]
+    # StopQuery: a query that has ended is refused as not running (as CloudWatch documents);
+    # an unknown one does not exist.
+    with pytest.raises(ClientError) as e:
+        logs.stop_query(queryId=qid)
+    assert code_of(e) == "InvalidParameterException"
+    assert "not running" in e.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as e:
+        logs.stop_query(queryId="00000000-0000-0000-0000-000000000000")
+    assert code_of(e) == "ResourceNotFoundException"
+
+
+def test_describe_log_streams_orders_by_last_event_time(server, name):
+    logs = server.boto3("logs")
+    group = f"/berth/{name}"
+    logs.create_log_group(logGroupName=group)
+    t = now_ms() - 60000
+    # Names in one order, last events in another.
+    for stream, offset in (("a", 300), ("b", 100), ("c", 200)):
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        logs.put_log_events(logGroupName=group, logStreamName=stream,
+                            logEvents=[{"timestamp": t + offset, "message": stream}])
+
+    def names(**kw):
+        return [s["logStreamName"]
+                for s in logs.describe_log_streams(logGroupName=group, **kw)["logStreams"]]
+    assert names() == ["a", "b", "c"]
+    assert names(descending=True) == ["c", "b", "a"]
+    assert names(orderBy="LastEventTime") == ["b", "c", "a"]
+    assert names(orderBy="LastEventTime", descending=True) == ["a", "c", "b"]
+    stream = logs.describe_log_streams(logGroupName=group, logStreamNamePrefix="a")["logStreams"][0]
+    assert stream["lastEventTimestamp"] == t + 300 and stream["firstEventTimestamp"] == t + 300
+    # CloudWatch refuses a prefix with LastEventTime ordering.
+    with pytest.raises(ClientError) as e:
+        logs.describe_log_streams(logGroupName=group, orderBy="LastEventTime",
+                                  logStreamNamePrefix="a")
+    assert code_of(e) == "InvalidParameterException"
 
 
 def test_insights_over_awslogs_output(server, name):

@@ -343,8 +343,8 @@ JsonService MakeLogsHandlers(logs::LogsService& logs) {
   };
   ops["StopQuery"] = [&logs](const ApiContext&, const json& in) -> Result<JsonReply> {
     BERTH_TRY(std::string id, Required(in, "queryId"));
-    BERTH_TRY(bool stopped, logs.StopQuery(id));
-    return json{{"success", stopped}};
+    BERTH_RETURN_IF_ERROR(logs.StopQuery(id));
+    return json{{"success", true}};
   };
   ops["DescribeQueries"] = [&logs](const ApiContext&, const json& in) -> Result<JsonReply> {
     json queries = json::array();

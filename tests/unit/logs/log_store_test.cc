@@ -424,8 +424,9 @@ TEST_F(LogStoreTest, DisposedMessagesComeBackAsBuffers) {
   }
   store.DisposeLater(std::move(events));
   store.DisposeLater(Lograge(10, 5000));  // the buffers of one batch are kept, not more
-  // A large Append waits for jobs of the helper queued after the disposals, so they have run.
   ASSERT_TRUE(store.Append(1, Lograge(2000, 3000)).ok());
+  // An Append does not wait for the helper's queue (core::SharedWork): wait for the disposals.
+  store.WaitForHelper();
   std::vector<std::string> buffers = store.TakeMessageBuffers();
   ASSERT_EQ(buffers.size(), 2000u);
   for (size_t i = 0; i < buffers.size(); ++i) {
