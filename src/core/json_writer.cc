@@ -169,6 +169,7 @@ void JsonWriter::BeforeValue() {
     return;
   }
   if (open_.empty()) {
+    BERTH_ASSERT(out_.empty(), "a second top-level value");
     return;  // the document's top-level value
   }
   BERTH_ASSERT(open_.back().close == ']', "a value inside an object needs its Key first");

@@ -423,8 +423,14 @@ Status LogStore::Sync() {
   if (sync_in_flight_.load()) {
     return OkStatus();  // the disk is slower than a second: the groups stay dirty until next time
   }
+  // At most this many descriptors duplicated at once (the rest stay dirty for the next round),
+  // so that many groups written in one second cannot run the process out of descriptors.
+  constexpr size_t kMaxSyncsPerRound = 64;
   std::vector<int> fds;
   for (auto& [id, g] : groups_) {
+    if (fds.size() == kMaxSyncsPerRound) {
+      break;
+    }
     if (g.dirty && g.fd >= 0) {
       const int fd = ::fcntl(g.fd, F_DUPFD_CLOEXEC, 0);
       if (fd < 0) {

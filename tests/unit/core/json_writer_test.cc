@@ -120,6 +120,7 @@ TEST(JsonWriterDeathTest, CrossedOrMisplacedCallsAbort) {
   EXPECT_DEATH(JsonWriter().BeginObject().Int(1), "needs its Key first");
   EXPECT_DEATH(JsonWriter().BeginObject().Key("k").Key("j"), "Key outside an object");
   EXPECT_DEATH(JsonWriter().BeginObject().Take(), "Take with an open container");
+  EXPECT_DEATH(JsonWriter().Int(1).Int(2), "a second top-level value");
 }
 
 }  // namespace berth::core

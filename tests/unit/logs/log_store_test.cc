@@ -388,6 +388,27 @@ TEST_F(LogStoreTest, SyncSyncsWrittenGroupsOnItsOwnThread) {
   EXPECT_EQ(store.SyncsDone(), 3u);
 }
 
+// A round syncs at most 64 groups (one descriptor duplicated for each); the others stay dirty
+// and go in the next rounds.
+TEST_F(LogStoreTest, ManyWrittenGroupsAreSyncedOverSeveralRounds) {
+  LogStore store(dir_);
+  for (int64_t g = 1; g <= 100; ++g) {
+    ASSERT_TRUE(store.OpenGroup(g).ok());
+    ASSERT_TRUE(store.Append(g, Lograge(5, 1000)).ok());
+  }
+  uint64_t rounds = 0;
+  for (int i = 0; i < 5000 && store.SyncsDone() < 100; ++i) {
+    const uint64_t before = store.SyncsDone();
+    ASSERT_TRUE(store.Sync().ok());
+    for (int j = 0; j < 1000 && store.SyncsDone() == before; ++j) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    rounds += store.SyncsDone() > before ? 1 : 0;
+  }
+  EXPECT_EQ(store.SyncsDone(), 100u);
+  EXPECT_GE(rounds, 2u);
+}
+
 // Sync hands the fdatasyncs to a thread of its own, on duplicated descriptors: dropping the
 // group (closing its descriptor, deleting its files) while they run harms nothing, and what
 // was appended before the store's end is there when it is reopened.
