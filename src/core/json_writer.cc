@@ -211,21 +211,17 @@ JsonWriter& JsonWriter::String(std::string_view value) {
   return *this;
 }
 
-JsonWriter& JsonWriter::Int(int64_t value) {
+template <typename T>
+JsonWriter& JsonWriter::Number(T value) {
   BeforeValue();
-  char buf[24];
+  char buf[32];  // the longest int64 (20) or shortest round-trip double (24) fits
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
   out_.append(buf, end);
   return *this;
 }
 
-JsonWriter& JsonWriter::Double(double value) {
-  BeforeValue();
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
-  out_.append(buf, end);
-  return *this;
-}
+JsonWriter& JsonWriter::Int(int64_t value) { return Number(value); }
+JsonWriter& JsonWriter::Double(double value) { return Number(value); }
 
 JsonWriter& JsonWriter::Bool(bool value) {
   BeforeValue();

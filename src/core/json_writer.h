@@ -45,7 +45,9 @@ class JsonWriter {
 
  private:
   void BeforeValue();
-  void Separate();  // the comma before a container's second and later members
+  void Separate();
+  template <typename T>
+  JsonWriter& Number(T value);  // Int and Double  // the comma before a container's second and later members
   JsonWriter& Open(char bracket);
   JsonWriter& Close(char bracket, const char* misuse);
 

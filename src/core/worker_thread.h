@@ -23,6 +23,9 @@ class WorkerThread {
   WorkerThread(const WorkerThread&) = delete;
   WorkerThread& operator=(const WorkerThread&) = delete;
 
+  // Waits until the jobs submitted so far have run.
+  void Drain() { Submit([] {}).wait(); }
+
   // Runs `job` on the worker; the future holds its result (or its exception).
   template <typename F>
   auto Submit(F job) -> std::future<std::invoke_result_t<F>> {

@@ -4,9 +4,7 @@
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <cstring>
-#include <future>
 #include <utility>
 
 #include "core/assert.h"

@@ -104,7 +104,7 @@ LogStore::LogStore(std::string root, int64_t segment_bytes)
 }
 
 LogStore::~LogStore() {
-  syncer_.Submit([] {}).wait();  // a round in flight has ended
+  syncer_.Drain();  // a round in flight has ended
   for (auto& [id, g] : groups_) {
     if (g.fd >= 0) {
       if (g.dirty) {

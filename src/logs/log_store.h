@@ -97,7 +97,7 @@ class LogStore {
   uint64_t SyncsDone() const { return syncs_done_.load(); }
   // Waits for the jobs queued on the store's helper thread so far, such as DisposeLater's (for
   // tests: an Append does not wait for them).
-  void WaitForHelper() { encoder_.Submit([] {}).wait(); }
+  void WaitForHelper() { encoder_.Drain(); }
   int64_t StoredBytes(int64_t group_id) const;
   // Blocks read (in full or in part) by Scan/ScanFrom/ScanBlocks since the store was opened,
   // and clusters decompressed by them (for tests and statistics).

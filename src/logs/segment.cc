@@ -8,12 +8,10 @@
 #include <zstd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <boost/crc.hpp>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <future>
 #include <numeric>
 
 #include "core/shared_work.h"
