@@ -33,6 +33,10 @@ clang++ "${flags[@]}" tests/fuzz/kms_blob_fuzz.cc src/kms/crypto.cc src/core/hex
   src/core/id.cc src/core/arn.cc -lcrypto -lfmt -o "$out/kms_blob_fuzz"
 for target in filter_pattern_fuzz segment_fuzz json_text_fuzz proxy_parse_fuzz kms_blob_fuzz; do
   mkdir -p "$out/corpus-$target"
+  # Inputs that once found a bug are run every time (tests/fuzz/corpus/TARGET/).
+  if [[ -d "tests/fuzz/corpus/$target" ]]; then
+    cp tests/fuzz/corpus/"$target"/* "$out/corpus-$target/"
+  fi
   if [[ -n "${FUZZ_RUNS:-}" ]]; then
     # Repeatable (scripts/test.sh): the same seed and number of inputs every time, so a test
     # run never fails on a new random find; longer runs without it explore further.

@@ -88,7 +88,18 @@ void Compress(ZSTD_CCtx* ctx, std::string_view raw, std::string& out) {
   out.append(frame.data(), n);
 }
 
+// False for a frame that is not the zstd frame of `raw_size` bytes. The size comes from a block
+// or cluster header read from disk: it is checked against the frame's own header, and against
+// the most a frame of that length can hold, before anything that large is allocated (a
+// corrupt header claimed 2 GiB; the fuzzer found it).
 bool Decompress(std::string_view frame, size_t raw_size, std::string& out) {
+  if (ZSTD_getFrameContentSize(frame.data(), frame.size()) != raw_size) {
+    return false;  // includes unknown and error results: berth writes every frame's size
+  }
+  // Each zstd block of up to 128 KiB takes at least 3 bytes of the frame.
+  if (raw_size / ZSTD_BLOCKSIZE_MAX > frame.size() / 3 + 1) {
+    return false;
+  }
   out.resize(raw_size);
   const size_t n =
       ZSTD_decompressDCtx(DecompressContext(), out.data(), raw_size, frame.data(), frame.size());
